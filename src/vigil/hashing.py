@@ -1,0 +1,91 @@
+"""Hash one file: a single read feeds every stream signal, then images are decoded once for image signals."""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from vigil import signals
+from vigil.errors import HashError
+from vigil.media import SNIFF_BYTES, DecodeLimits, decode_rgb, is_decodable_image, sniff
+from vigil.signals import HashResult
+
+CHUNK = 1 << 20
+# Images up to this size are kept in memory from the hashing read, so they are read only once.
+MAX_BUFFERED_IMAGE = 256 << 20
+
+
+@dataclass(slots=True)
+class FileHashes:
+    """What vigil computed for one file; `error` says why something could not be computed."""
+
+    size: int
+    media_type: str
+    digests: dict[str, bytes] = field(default_factory=dict)
+    image: dict[str, HashResult] = field(default_factory=dict)
+    variants: dict[str, list[bytes]] = field(default_factory=dict)
+    error: str | None = None
+    decoded: bool = False
+
+
+def open_readonly(path: str) -> int:
+    """Open evidence read-only, never following a final symlink, without touching atime where allowed."""
+    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW
+    try:
+        return os.open(path, flags | getattr(os, "O_NOATIME", 0))
+    except PermissionError:
+        return os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.EINVAL:
+            return os.open(path, flags)
+        raise
+
+
+def hash_file(
+    path: str,
+    limits: DecodeLimits,
+    *,
+    perceptual: bool = True,
+    skip_decode: Callable[[dict[str, bytes]], bool] | None = None,
+) -> FileHashes:
+    """Hash the file at `path`. OSError propagates (the caller makes it an error item)."""
+    hashers = {s.name: s.new_hasher() for s in signals.stream_signals()}
+    fd = open_readonly(path)
+    with os.fdopen(fd, "rb", buffering=0) as fh:
+        head = fh.read(SNIFF_BYTES)
+        media_type = sniff(head, path)
+        keep = perceptual and is_decodable_image(media_type)
+        kept: list[bytes] = [head] if keep else []
+        size = len(head)
+        for h in hashers.values():
+            h.update(head)
+        while chunk := fh.read(CHUNK):
+            size += len(chunk)
+            for h in hashers.values():
+                h.update(chunk)
+            if keep:
+                kept.append(chunk)
+                if size > MAX_BUFFERED_IMAGE:
+                    keep = False
+                    kept = []
+    result = FileHashes(size=size, media_type=media_type, digests={n: h.digest() for n, h in hashers.items()})
+    if not perceptual or not is_decodable_image(media_type):
+        return result
+    if skip_decode is not None and skip_decode(result.digests):
+        return result
+    try:
+        if kept:
+            rgb = decode_rgb(b"".join(kept), limits)
+        else:
+            with os.fdopen(open_readonly(path), "rb") as fh2:
+                rgb = decode_rgb(fh2, limits)  # type: ignore[arg-type]
+        result.decoded = True
+        for signal in signals.image_signals():
+            values, quality = signal.variants(rgb)
+            result.image[signal.name] = HashResult(signal.name, values[0], quality)
+            result.variants[signal.name] = values
+    except HashError as exc:
+        result.error = str(exc)
+    return result

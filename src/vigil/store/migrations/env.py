@@ -1,0 +1,17 @@
+"""Alembic environment: vigil passes its engine in `config.attributes["engine"]`."""
+
+from alembic import context
+
+from vigil.store.models import Base
+
+engine = context.config.attributes["engine"]
+with engine.connect() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()
