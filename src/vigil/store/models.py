@@ -67,6 +67,8 @@ class Entry(Base):
     victim_identified: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="active")
     disputed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The source whose assessment gives the effective category (derived, kept for fast reads).
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("source.id"))
     media_type: Mapped[str | None] = mapped_column(String(100))
     size: Mapped[int | None] = mapped_column(BigInteger)
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,329 @@
+"""The `vigil` command line (DESIGN.md §4). Each command parses, calls the library, and prints."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from vigil import __version__
+from vigil.config import Settings
+from vigil.errors import VigilError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Context:
+    def __init__(self, db: str | None, as_json: bool, verbosity: int) -> None:
+        self.settings = Settings(**({"db": db} if db else {}))
+        self.db_given = db is not None
+        self.as_json = as_json
+        self.verbosity = verbosity
+
+    def store(self, *, create: bool = True) -> Any:
+        from vigil.store import Store
+
+        return Store(self.settings.db, create=create)
+
+    def say(self, text: str) -> None:
+        if self.verbosity >= 0:
+            click.echo(text, err=True)
+
+
+def common(func: F) -> F:
+    """--db/--json/-q/-v on every command as well as on the group, so either position works."""
+
+    @click.option("--db", "db", default=None, help="Store URL, or a path meaning SQLite (default: $VIGIL_DB).")
+    @click.option("--json", "as_json", is_flag=True, default=None, help="Print data as JSON.")
+    @click.option("-q", "--quiet", "quiet", is_flag=True, default=None, help="Print nothing but data and errors.")
+    @click.option("-v", "--verbose", "verbose", count=True, help="Say more.")
+    @click.pass_context
+    @wraps(func)
+    def wrapper(ctx: click.Context, db: str | None, as_json: bool | None, quiet: bool | None, verbose: int, **kw: Any) -> Any:
+        parent: Context = ctx.obj
+        obj = Context(
+            db or (parent.settings.db if parent.db_given else None),
+            bool(as_json if as_json is not None else parent.as_json),
+            -1 if (quiet or parent.verbosity < 0) else max(verbose, parent.verbosity),
+        )
+        try:
+            return func(obj, **kw)
+        except VigilError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+class VigilGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except VigilError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=VigilGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="vigil")
+@click.option("--db", default=None, help="Store URL, or a path meaning SQLite (default: $VIGIL_DB).")
+@click.option("--json", "as_json", is_flag=True, help="Print data as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but data and errors.")
+@click.option("-v", "--verbose", count=True, help="Say more.")
+@click.pass_context
+def main(ctx: click.Context, db: str | None, as_json: bool, quiet: bool, verbose: int) -> None:
+    """vigil: known-hash store, evidence triage and hash-set exchange."""
+    ctx.obj = Context(db, as_json, -1 if quiet else verbose)
+
+
+# ---- db ------------------------------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Create, inspect and migrate the store."""
+
+
+@db.command("init")
+@common
+def db_init(obj: Context) -> None:
+    """Create the store (or bring a new one to the current schema)."""
+    from vigil.store import Store
+    from vigil.store.db import head_revision
+
+    with Store(obj.settings.db, create=False) as store:
+        from vigil.store.db import migrate
+
+        migrate(store.engine)
+        obj.say(f"store ready at {store.url} (schema {head_revision()})")
+
+
+@db.command("migrate")
+@common
+def db_migrate(obj: Context) -> None:
+    """Upgrade the store's schema to this vigil's version."""
+    from vigil.store.db import current_revision, head_revision, migrate
+
+    with obj.store(create=False) as store:
+        before = current_revision(store.engine)
+        migrate(store.engine)
+        obj.say(f"schema {before or 'empty'} -> {head_revision()}")
+
+
+@db.command("stats")
+@common
+def db_stats(obj: Context) -> None:
+    """Counts of entries, signals, assessments, categories."""
+    from vigil.store import queries
+
+    with obj.store() as store, store.session() as session:
+        data = queries.stats(session)
+    if obj.as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    for key, value in data.items():
+        if isinstance(value, dict):
+            inner = ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
+            click.echo(f"{key:12} {inner}")
+        else:
+            click.echo(f"{key:12} {value}")
+
+
+# ---- import / export -----------------------------------------------------------------------------------------
+
+
+def _format_choice(readable: bool) -> click.Choice:
+    from vigil import exchange
+
+    return click.Choice(exchange.names(readable=True) if readable else exchange.names(writable=True))
+
+
+@main.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", required=True, type=_format_choice(True), help="File format.")
+@click.option("--source", default=None, help="Who the hashes come from (default: local, or known-good).")
+@click.option("--category", default=None, help="Category for rows that carry none (A/B/C/I/X/P/N/G).")
+@click.option("--known-good", is_flag=True, help="The hashes are known-good (category G); matching files are skipped.")
+@click.option("--ignore-extra", is_flag=True, help="Ignore columns vigil does not know.")
+@common
+def import_cmd(
+    obj: Context,
+    files: tuple[Path, ...],
+    fmt: str,
+    source: str | None,
+    category: str | None,
+    known_good: bool,
+    ignore_extra: bool,
+) -> None:
+    """Import hash sets, atomically: one bad line and nothing from any FILE is imported."""
+    from vigil import exchange
+    from vigil.categories import parse_category
+    from vigil.store.ingest import ImportStats, import_records
+
+    if category is not None:
+        try:
+            category = parse_category(category)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--category") from None
+    reader = exchange.get(fmt)
+    options = exchange.ImportOptions(ignore_extra=ignore_extra)
+    parsed = [(f, exchange.read_file(f, reader, options)) for f in files]
+    total: dict[str, Any] = {}
+    with obj.store() as store, store.transaction() as session:
+        for path, records in parsed:
+            stats: ImportStats = import_records(
+                session,
+                records,
+                file=str(path),
+                source=source or ("known-good" if known_good else "local"),
+                known_good=known_good,
+                default_category=category,
+            )
+            total[str(path)] = stats.as_dict()
+    if obj.as_json:
+        click.echo(json.dumps(total, indent=2))
+    else:
+        for path, s in total.items():
+            obj.say(
+                f"{path}: {s['records']} records, {s['entries_created']} new entries, "
+                f"{s['signals_added']} new hashes, {s['assessments_added']} new assessments, "
+                f"{s['entries_updated']} entries updated"
+            )
+
+
+@main.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", required=True, type=_format_choice(False), help="File format.")
+@click.option("--since", type=click.IntRange(min=0), default=None, help="Only entries changed after this sequence number.")
+@common
+def export_cmd(obj: Context, file: Path, fmt: str, since: int | None) -> None:
+    """Export the store's active entries (written to a temporary file, then renamed into place)."""
+    from vigil import exchange
+    from vigil.store import queries
+
+    writer = exchange.get(fmt)
+    with obj.store() as store, store.session() as session:
+        count = exchange.write_file_atomic(file, writer, queries.iter_export(session, since=since))
+    if obj.as_json:
+        click.echo(json.dumps({"file": str(file), "format": fmt, "records": count}))
+    else:
+        obj.say(f"wrote {count} records to {file}")
+
+
+# ---- hash / scan / demo --------------------------------------------------------------------------------------
+
+
+@main.command("hash")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("--no-perceptual", is_flag=True, help="Only the cryptographic hashes.")
+@common
+def hash_cmd(obj: Context, paths: tuple[str, ...], no_perceptual: bool) -> None:
+    """Print one JSON line per file: path, size, md5, sha1, sha256, pdq, pdq_quality, media_type."""
+    from vigil.hashing import hash_file
+    from vigil.media import DecodeLimits
+    from vigil.scan.walker import Item, walk
+
+    limits = DecodeLimits(obj.settings.max_image_pixels, obj.settings.decode_size)
+    failures = 0
+    for found in walk(list(paths)):
+        if not isinstance(found, Item):
+            failures += 1
+            click.echo(json.dumps({"path": found.path, "error": found.reason}))
+            continue
+        record: dict[str, Any] = {"path": found.path}
+        try:
+            h = hash_file(found.fs_path, limits, perceptual=not no_perceptual)
+        except OSError as exc:
+            failures += 1
+            record["error"] = f"cannot read file: {exc.strerror or exc}"
+            click.echo(json.dumps(record))
+            continue
+        record["size"] = h.size
+        record.update({name: value.hex() for name, value in h.digests.items()})
+        record["pdq"] = None
+        record["pdq_quality"] = None
+        for name, result in h.image.items():
+            record[name] = result.hex
+            record[f"{name}_quality"] = result.quality
+        record["media_type"] = h.media_type
+        if h.error:
+            failures += 1
+            record["error"] = h.error
+        click.echo(json.dumps(record))
+    if failures:
+        raise click.ClickException(f"{failures} of the paths could not be fully hashed (see their 'error')")
+
+
+@main.command("scan")
+@click.argument("evidence", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
+@click.option("--workers", type=click.IntRange(min=0), default=None, help="Hashing processes (default: one per core).")
+@click.option("--resume", is_flag=True, help="Continue an interrupted scan in the same --out.")
+@click.option("--case", default=None, help="Case name to file the scan under.")
+@click.option("--no-perceptual", is_flag=True, help="Cryptographic hashes only; do not decode images.")
+@click.option("--no-thumbnails", is_flag=True, help="Leave thumbnails out of report.html.")
+@common
+def scan_cmd(
+    obj: Context,
+    evidence: tuple[str, ...],
+    out: Path,
+    workers: int | None,
+    resume: bool,
+    case: str | None,
+    no_perceptual: bool,
+    no_thumbnails: bool,
+) -> None:
+    """Scan evidence read-only; write items.jsonl, summary.json, report.csv and report.html to --out."""
+    from vigil.media import DecodeLimits
+    from vigil.scan import ScanOptions, run_scan
+
+    s = obj.settings
+    options = ScanOptions(
+        evidence=list(evidence),
+        out=out,
+        workers=workers if workers is not None else s.workers,
+        perceptual=not no_perceptual,
+        resume=resume,
+        case=case,
+        limits=DecodeLimits(s.max_image_pixels, s.decode_size),
+        pdq_threshold=s.pdq_threshold,
+        pdq_min_quality=s.pdq_min_quality,
+        thumbnails=s.thumbnails and not no_thumbnails,
+        progress=None if obj.verbosity >= 0 else False,
+    )
+    with obj.store() as store:
+        summary = run_scan(store, options)
+    if obj.as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    v = summary["verdicts"]
+    obj.say(
+        f"{summary['counts']['items']} items: {v['known']} known, {v['similar']} similar, "
+        f"{v['known_good']} known-good, {v['unknown']} unknown, {v['error']} errors"
+    )
+    click.echo(str(out.resolve() / "report.html"))
+
+
+@main.command("demo")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("vigil-demo"), help="Demo folder.")
+@common
+def demo_cmd(obj: Context, out: Path) -> None:
+    """Build a benign store and evidence, scan it, and print where the report is."""
+    from vigil.demo import run_demo
+
+    result = run_demo(out, db=obj.settings.db if obj.db_given else None, say=obj.say)
+    if obj.as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        click.echo(result["report"])
+
+
+def run() -> None:  # pragma: no cover - console entry
+    main(prog_name="vigil")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

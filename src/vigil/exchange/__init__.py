@@ -1,0 +1,71 @@
+"""Hash-set import and export: one module per format, each registered by its stable name."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from vigil.errors import ImportFormatError, VigilError
+from vigil.exchange.base import ExportRecord, Format, HashRecord, ImportOptions, open_text
+from vigil.exchange.csvfmt import CSVFormat
+
+_FORMATS: dict[str, Format] = {}
+
+
+def register(fmt: Format) -> None:
+    _FORMATS[fmt.name] = fmt
+
+
+def get(name: str) -> Format:
+    try:
+        return _FORMATS[name]
+    except KeyError:
+        raise VigilError(f"unknown format {name!r} (known: {', '.join(sorted(_FORMATS))})") from None
+
+
+def names(*, readable: bool | None = None, writable: bool | None = None) -> list[str]:
+    return sorted(
+        n
+        for n, f in _FORMATS.items()
+        if (readable is None or f.can_read == readable) and (writable is None or f.can_write == writable)
+    )
+
+
+def read_file(path: Path, fmt: Format, options: ImportOptions | None = None) -> list[HashRecord]:
+    """Parse a whole file; ImportFormatError(file, line, reason) on the first bad line."""
+    options = options or ImportOptions()
+    try:
+        with open_text(path, "r") as fh:
+            return list(fmt.read(fh, str(path), options))
+    except UnicodeDecodeError as exc:
+        raise ImportFormatError(str(path), 0, f"not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+
+
+def write_file_atomic(path: Path, fmt: Format, records: object) -> int:
+    """Write to a temporary file beside `path`, then rename: a failed export leaves no half file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            count = fmt.write(fh, records)  # type: ignore[arg-type]
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return count
+
+
+register(CSVFormat())
+
+__all__ = [
+    "ExportRecord",
+    "Format",
+    "HashRecord",
+    "ImportOptions",
+    "get",
+    "names",
+    "read_file",
+    "register",
+    "write_file_atomic",
+]

@@ -1,0 +1,139 @@
+"""Match one file's hashes against a snapshot of the store taken when the scan starts.
+
+Exact signals are looked up in dictionaries, perceptual ones in an index searched with every variant
+(rotations/flips) of the query. The snapshot is built once in the parent and inherited by the worker
+processes, so workers never touch the database.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from vigil import signals
+from vigil.categories import KNOWN_GOOD
+from vigil.hashing import FileHashes
+from vigil.index import BruteForceIndex
+from vigil.store import queries
+
+CATEGORY_ORDER = "ABCIXPNG"
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    signal: str
+    distance: int
+    entry_id: int
+    category: str | None
+    series: str | None
+    source: str | None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "signal": self.signal,
+            "distance": self.distance,
+            "entry_id": self.entry_id,
+            "category": self.category,
+            "series": self.series,
+            "source": self.source,
+        }
+
+
+class Matcher:
+    def __init__(
+        self,
+        exact: dict[str, dict[bytes, list[int]]],
+        perceptual: dict[str, BruteForceIndex],
+        entries: dict[int, queries.EntryInfo],
+        thresholds: dict[str, int],
+        min_quality: dict[str, int],
+    ) -> None:
+        self.exact = exact
+        self.perceptual = perceptual
+        self.entries = entries
+        self.thresholds = thresholds
+        self.min_quality = min_quality
+        self._good = {e.entry_id for e in entries.values() if e.category == KNOWN_GOOD}
+
+    @classmethod
+    def from_store(cls, session: Session, *, pdq_threshold: int | None = None, pdq_min_quality: int | None = None) -> Matcher:
+        entries = {eid: e for eid, e in queries.entry_infos(session).items() if e.status == "active"}
+        exact: dict[str, dict[bytes, list[int]]] = {}
+        perceptual: dict[str, BruteForceIndex] = {}
+        thresholds: dict[str, int] = {}
+        min_quality: dict[str, int] = {}
+        for signal in signals.all_signals():
+            if signal.exact:
+                table: dict[bytes, list[int]] = defaultdict(list)
+                for eid, value, _q in queries.iter_signals(session, signal.name):
+                    if eid in entries:
+                        table[value].append(eid)
+                exact[signal.name] = dict(table)
+                continue
+            threshold = signal.threshold
+            floor = signal.min_quality
+            if signal.name == "pdq":
+                threshold = pdq_threshold if pdq_threshold is not None else threshold
+                floor = pdq_min_quality if pdq_min_quality is not None else floor
+            thresholds[signal.name] = threshold
+            min_quality[signal.name] = floor
+            ids, values = [], []
+            for eid, value, q in queries.iter_signals(session, signal.name):
+                if eid in entries and (q is None or q >= floor):
+                    ids.append(eid)
+                    values.append(np.frombuffer(value, dtype=np.uint8))
+            matrix = np.vstack(values) if values else np.zeros((0, signal.size), np.uint8)
+            perceptual[signal.name] = BruteForceIndex(matrix, np.asarray(ids, dtype=np.int64))
+        return cls(exact, perceptual, entries, thresholds, min_quality)
+
+    def is_known_good(self, digests: dict[str, bytes]) -> bool:
+        """True when an exact hash of the file belongs to a known-good entry (skip decoding it)."""
+        for name, value in digests.items():
+            ids = self.exact.get(name, {}).get(value)
+            if ids and any(i in self._good for i in ids):
+                return True
+        return False
+
+    def match(self, hashes: FileHashes) -> list[Match]:
+        found: dict[tuple[str, int], Match] = {}
+        for name, value in hashes.digests.items():
+            for eid in self.exact.get(name, {}).get(value, ()):
+                found[(name, eid)] = self._match(name, 0, eid)
+        for name, variants in hashes.variants.items():
+            index = self.perceptual.get(name)
+            quality = hashes.image[name].quality
+            if index is None or not len(index) or (quality is not None and quality < self.min_quality[name]):
+                continue
+            queries_ = np.frombuffer(b"".join(variants), dtype=np.uint8).reshape(len(variants), -1)
+            for hits in index.search(queries_, self.thresholds[name]):
+                for eid, dist in hits:
+                    key = (name, eid)
+                    if key not in found or dist < found[key].distance:
+                        found[key] = self._match(name, dist, eid)
+        return sorted(found.values(), key=_rank)
+
+    def _match(self, signal: str, distance: int, eid: int) -> Match:
+        e = self.entries[eid]
+        return Match(signal, distance, eid, e.category, e.series, e.source)
+
+
+def _rank(m: Match) -> tuple[int, int, int, int]:
+    exact = 0 if signals.get(m.signal).exact else 1
+    severity = CATEGORY_ORDER.index(m.category) if m.category else len(CATEGORY_ORDER)
+    return (exact, m.distance, severity, m.entry_id)
+
+
+def verdict(matches: list[Match], failed: bool) -> str:
+    """known: an exact hash of a known (non-good) entry; known_good: only known-good exact hashes;
+    similar: a perceptual match of a known entry; error: nothing matched and hashing failed."""
+    exact = [m for m in matches if signals.get(m.signal).exact]
+    if any(m.category != KNOWN_GOOD for m in exact):
+        return "known"
+    if exact:
+        return "known_good"
+    if any(m.category != KNOWN_GOOD for m in matches):
+        return "similar"
+    return "error" if failed else "unknown"

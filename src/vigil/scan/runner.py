@@ -1,0 +1,216 @@
+"""Run a scan: walk the evidence, hash and match in a process pool, journal every result, then report.
+
+`items.jsonl` is the journal: a result counts as done once its line is written, so `--resume` after a
+crash or kill re-reads it, drops a torn last line, and hashes only what is missing. The summary, the
+store's scan records and the reports are all derived from the journal at the end.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from vigil.errors import VigilError
+from vigil.hashing import open_readonly
+from vigil.media import DecodeLimits
+from vigil.scan import journal
+from vigil.scan.matcher import Matcher
+from vigil.scan.progress import ScanProgress
+from vigil.scan.summary import build_summary
+from vigil.scan.walker import Item, Skipped, Unreadable, walk
+from vigil.scan.worker import WorkerConfig, empty_record, init, process, process_with
+from vigil.store import Store
+from vigil.store.models import Case, Scan, ScanItem
+
+FLUSH_EVERY = 64
+
+
+@dataclass(slots=True)
+class ScanOptions:
+    evidence: list[str]
+    out: Path
+    workers: int = 0
+    perceptual: bool = True
+    resume: bool = False
+    case: str | None = None
+    limits: DecodeLimits = field(default_factory=DecodeLimits)
+    pdq_threshold: int | None = None
+    pdq_min_quality: int | None = None
+    thumbnails: bool = True
+    progress: bool | None = None  # None: only when stderr is a terminal
+
+
+def run_scan(store: Store, options: ScanOptions) -> dict[str, Any]:
+    """Scan and report; returns the summary (also written to summary.json)."""
+    out = options.out.resolve()
+    _check_paths(options.evidence, out)
+    out.mkdir(parents=True, exist_ok=True)
+    items_path = out / "items.jsonl"
+    if items_path.exists() and not options.resume:
+        raise VigilError(f"{out} already holds a scan; use --resume to continue it or choose another --out")
+    done = journal.recover(items_path) if options.resume else set()
+
+    started = datetime.now(UTC)
+    t0 = time.monotonic()
+    todo: list[Item] = []
+    skipped: list[dict[str, str]] = []
+    unreadable: list[dict[str, Any]] = []
+    for found in walk(options.evidence):
+        if isinstance(found, Skipped):
+            skipped.append({"path": found.path, "reason": found.reason})
+        elif isinstance(found, Unreadable):
+            if found.path not in done:
+                unreadable.append(empty_record(found.path, None, error=found.reason))
+        elif found.path not in done:
+            todo.append(found)
+    walk_s = time.monotonic() - t0
+
+    with store.session() as session:
+        matcher = Matcher.from_store(
+            session, pdq_threshold=options.pdq_threshold, pdq_min_quality=options.pdq_min_quality
+        )
+    config = WorkerConfig(options.limits, options.perceptual)
+    workers = options.workers or os.cpu_count() or 1
+    show = sys.stderr.isatty() if options.progress is None else options.progress
+
+    t1 = time.monotonic()
+    with journal.Writer(items_path, FLUSH_EVERY) as writer, ScanProgress(show, len(todo)) as bar:
+        for record in unreadable:
+            writer.write(record)
+        for record in _results(todo, config, matcher, workers):
+            writer.write(record)
+            bar.advance(record.get("size") or 0)
+    hash_s = time.monotonic() - t1
+
+    summary = build_summary(
+        items_path,
+        evidence=options.evidence,
+        skipped=skipped,
+        started=started,
+        finished=datetime.now(UTC),
+        timings={"walk_s": walk_s, "hash_s": hash_s},
+        settings={
+            "perceptual": options.perceptual,
+            "workers": workers,
+            "pdq_threshold": matcher.thresholds.get("pdq"),
+            "pdq_min_quality": matcher.min_quality.get("pdq"),
+            "max_image_pixels": options.limits.max_pixels,
+            "decode_size": options.limits.decode_size,
+            "resumed": options.resume,
+        },
+        store=store,
+        case=options.case,
+    )
+    summary["scan_id"] = _record_scan(store, options, out, items_path, summary)
+    write_reports(out, summary, options.thumbnails, options.limits)
+    return summary
+
+
+def write_reports(out: Path, summary: dict[str, Any], thumbnails: bool, limits: DecodeLimits) -> None:
+    from vigil.report import write_report_csv, write_report_html
+    from vigil.report.thumbs import make_thumbnail
+
+    journal.write_json_atomic(out / "summary.json", summary)
+    write_report_csv(out)
+
+    def thumbnail(item: dict[str, Any]) -> bytes | None:
+        data = read_evidence(item["path"])
+        return make_thumbnail(data, max_pixels=limits.max_pixels) if data is not None else None
+
+    write_report_html(out, thumbnail if thumbnails else None)
+
+
+def read_evidence(path: str, limit: int = 64 << 20) -> bytes | None:
+    """The bytes of a folder-evidence file for a thumbnail (read-only); None if it cannot be had."""
+    if "!/" in path:
+        return None
+    try:
+        with os.fdopen(open_readonly(path), "rb") as fh:
+            return fh.read(limit)
+    except OSError:
+        return None
+
+
+def _results(todo: list[Item], config: WorkerConfig, matcher: Matcher, workers: int) -> Iterator[dict[str, Any]]:
+    if workers <= 1 or len(todo) < 2:
+        for item in todo:
+            yield process_with(item, config, matcher)
+        return
+    ctx = multiprocessing.get_context("fork")
+    pool = ctx.Pool(workers, initializer=init, initargs=(config, matcher))
+    try:
+        yield from pool.imap_unordered(process, todo, chunksize=4)
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+
+
+def _check_paths(evidence: Iterable[str], out: Path) -> None:
+    for root in evidence:
+        if not os.path.lexists(root):
+            raise VigilError(f"evidence not found: {root}")
+        real = Path(root).resolve()
+        if out == real or real in out.parents:
+            raise VigilError(f"--out {out} is inside the evidence {root}; vigil never writes to evidence")
+
+
+def _record_scan(store: Store, options: ScanOptions, out: Path, items_path: Path, summary: dict[str, Any]) -> int:
+    """Record the scan and its items in the store, in one transaction, from the journal."""
+    with store.transaction() as session:
+        case_id = None
+        if options.case:
+            case = session.query(Case).filter_by(name=options.case).one_or_none()
+            if case is None:
+                case = Case(name=options.case)
+                session.add(case)
+                session.flush()
+            case_id = case.id
+        scan = Scan(
+            case_id=case_id,
+            evidence=list(options.evidence),
+            out_dir=str(out),
+            started_at=datetime.fromisoformat(summary["started_at"]),
+            finished_at=datetime.fromisoformat(summary["finished_at"]),
+            summary=summary,
+        )
+        session.add(scan)
+        session.flush()
+        batch: list[dict[str, Any]] = []
+        for record in journal.read(items_path):
+            batch.append(_scan_item(scan.id, record))
+            if len(batch) >= 1000:
+                session.execute(ScanItem.__table__.insert(), batch)
+                batch = []
+        if batch:
+            session.execute(ScanItem.__table__.insert(), batch)
+        return int(scan.id)
+
+
+def _scan_item(scan_id: int, record: dict[str, Any]) -> dict[str, Any]:
+    from vigil import signals
+
+    hashes = {s.name: record[s.name] for s in signals.all_signals() if record.get(s.name)}
+    quality = {s.name: record[f"{s.name}_quality"] for s in signals.image_signals() if record.get(f"{s.name}_quality") is not None}
+    return {
+        "scan_id": scan_id,
+        "path": record["path"],
+        "size": record.get("size"),
+        "media_type": record.get("media_type"),
+        "hashes": hashes,
+        "quality": quality or None,
+        "status": record["status"],
+        "error": record.get("error"),
+        "verdict": record["verdict"],
+        "matches": record.get("matches") or None,
+    }
+

@@ -1,0 +1,49 @@
+"""How an entry's effective grading follows from its assessments.
+
+Policy (DESIGN.md §3): the most recent assessment from the most trusted source wins, field by field among
+the assessments that state that field; an entry whose assessments name more than one category is
+*disputed* and listed as such. Assessments themselves are never changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Grading:
+    """One assessment, reduced to what the policy needs. `order` breaks ties between equal times."""
+
+    trust: int
+    created_at: datetime
+    order: int
+    source_id: int
+    category: str | None
+    series_id: int | None
+    victim_identified: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class Effective:
+    category: str | None
+    series_id: int | None
+    victim_identified: bool
+    disputed: bool
+    source_id: int | None
+
+
+def effective(gradings: Iterable[Grading]) -> Effective:
+    ranked = sorted(gradings, key=lambda g: (g.trust, g.created_at, g.order), reverse=True)
+    category = next((g for g in ranked if g.category is not None), None)
+    series = next((g.series_id for g in ranked if g.series_id is not None), None)
+    victim = next((g.victim_identified for g in ranked if g.victim_identified is not None), False)
+    categories = {g.category for g in ranked if g.category is not None}
+    return Effective(
+        category=category.category if category else None,
+        series_id=series,
+        victim_identified=bool(victim),
+        disputed=len(categories) > 1,
+        source_id=category.source_id if category else (ranked[0].source_id if ranked else None),
+    )

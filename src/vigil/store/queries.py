@@ -1,0 +1,123 @@
+"""Read queries over the store. None of these commit; the caller owns the session."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from vigil.exchange.base import ExportRecord
+from vigil.store.models import Assessment, Change, Entry, Series, Source
+from vigil.store.models import Signal as SignalRow
+
+EXPORT_CHUNK = 2000
+
+
+def stats(session: Session) -> dict[str, object]:
+    def count(model: type) -> int:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+    by_category = {
+        (cat or "ungraded"): int(n)
+        for cat, n in session.execute(
+            select(Entry.category, func.count()).where(Entry.status == "active").group_by(Entry.category)
+        )
+    }
+    by_signal = {
+        sig: int(n) for sig, n in session.execute(select(SignalRow.type, func.count()).group_by(SignalRow.type))
+    }
+    return {
+        "entries": count(Entry),
+        "signals": count(SignalRow),
+        "assessments": count(Assessment),
+        "sources": count(Source),
+        "series": count(Series),
+        "disputed": int(session.scalar(select(func.count()).where(Entry.disputed.is_(True))) or 0),
+        "retracted": int(session.scalar(select(func.count()).where(Entry.status == "retracted")) or 0),
+        "change_seq": int(session.scalar(select(func.max(Change.seq))) or 0),
+        "categories": dict(sorted(by_category.items())),
+        "signal_types": dict(sorted(by_signal.items())),
+    }
+
+
+def fingerprint(session: Session) -> str:
+    """Identifies the store's content at this moment: schema-independent, cheap (counts and last change)."""
+    s = stats(session)
+    text = f"{s['entries']}:{s['signals']}:{s['assessments']}:{s['change_seq']}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryInfo:
+    """What a match reports about the entry it matched."""
+
+    entry_id: int
+    category: str | None
+    series: str | None
+    source: str | None
+    status: str
+
+
+def iter_export(session: Session, *, since: int | None = None, include_retracted: bool = False) -> Iterator[ExportRecord]:
+    """Every entry (or those changed after change `since`) with its signals, in id order, streamed."""
+    series = dict(session.execute(select(Series.id, Series.name)).tuples().all())
+    sources = dict(session.execute(select(Source.id, Source.name)).tuples().all())
+    stmt = select(Entry).order_by(Entry.id)
+    if not include_retracted:
+        stmt = stmt.where(Entry.status == "active")
+    if since is not None:
+        stmt = stmt.where(Entry.id.in_(select(Change.entry_id).where(Change.seq > since)))
+    last = 0
+    while True:
+        entries = session.execute(stmt.where(Entry.id > last).limit(EXPORT_CHUNK)).scalars().all()
+        if not entries:
+            return
+        last = entries[-1].id
+        sigs: dict[int, dict[str, bytes]] = defaultdict(dict)
+        quals: dict[int, dict[str, int]] = defaultdict(dict)
+        ids = [e.id for e in entries]
+        for eid, sig, value, q in session.execute(
+            select(SignalRow.entry_id, SignalRow.type, SignalRow.value, SignalRow.quality).where(
+                SignalRow.entry_id.in_(ids)
+            )
+        ):
+            sigs[eid][sig] = bytes(value)
+            if q is not None:
+                quals[eid][sig] = int(q)
+        for e in entries:
+            yield ExportRecord(
+                entry_id=e.id,
+                hashes=sigs[e.id],
+                quality=quals[e.id],
+                category=e.category,
+                series=series.get(e.series_id) if e.series_id else None,
+                victim_identified=e.victim_identified,
+                source=sources.get(e.source_id) if e.source_id else None,
+                notes=e.notes,
+                size=e.size,
+                media_type=e.media_type,
+            )
+        session.expunge_all()
+
+
+def entry_infos(session: Session) -> dict[int, EntryInfo]:
+    """Every entry's match-relevant fields, keyed by id (for building a scan's matcher)."""
+    series = dict(session.execute(select(Series.id, Series.name)).tuples().all())
+    sources = dict(session.execute(select(Source.id, Source.name)).tuples().all())
+    out: dict[int, EntryInfo] = {}
+    for eid, cat, ser, src, status in session.execute(
+        select(Entry.id, Entry.category, Entry.series_id, Entry.source_id, Entry.status)
+    ):
+        out[int(eid)] = EntryInfo(int(eid), cat, series.get(ser), sources.get(src), status)
+    return out
+
+
+def iter_signals(session: Session, signal_type: str) -> Iterator[tuple[int, bytes, int | None]]:
+    """(entry id, value, quality) of every stored value of one signal type, streamed."""
+    stmt = select(SignalRow.entry_id, SignalRow.value, SignalRow.quality).where(SignalRow.type == signal_type)
+    for eid, value, q in session.execute(stmt.execution_options(yield_per=10000)):
+        yield int(eid), bytes(value), q
