@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -51,20 +52,32 @@ def common(func: F) -> F:
             bool(as_json if as_json is not None else parent.as_json),
             -1 if (quiet or parent.verbosity < 0) else max(verbose, parent.verbosity),
         )
-        try:
+        with _errors_as_messages():
             return func(obj, **kw)
-        except VigilError as exc:
-            raise click.ClickException(str(exc)) from None
 
     return wrapper  # type: ignore[return-value]
 
 
+@contextmanager
+def _errors_as_messages() -> Iterator[None]:
+    """Library errors become one-line messages and exit status 1 at this boundary."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except VigilError as exc:
+        raise click.ClickException(str(exc)) from None
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise click.ClickException(f"store error: {reason}") from None
+    except OSError as exc:
+        raise click.ClickException(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")) from None
+
+
 class VigilGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
-        try:
+        with _errors_as_messages():
             return super().invoke(ctx)
-        except VigilError as exc:
-            raise click.ClickException(str(exc)) from None
 
 
 @click.group(cls=VigilGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -12,11 +12,15 @@ computed depends on the signal's `kind`:
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar, Literal, Protocol
 
 import numpy as np
+
+
+_HEX = re.compile(r"[0-9a-fA-F]*")
 
 
 class Hasher(Protocol):
@@ -44,7 +48,7 @@ class Signal(ABC):
     size: ClassVar[int]
     threshold: ClassVar[int] = 0
     min_quality: ClassVar[int] = 0
-    # Example values the shared conformance tests (vigil.signals.testing) reuse.
+    # Example values the signal tests reuse.
     examples: ClassVar[tuple[str, ...]] = ()
 
     def parse(self, text: str) -> bytes:
@@ -52,10 +56,9 @@ class Signal(ABC):
         value = text.strip()
         if len(value) != self.size * 2:
             raise ValueError(f"{self.name} value must be {self.size * 2} hex digits, got {len(value)}")
-        try:
-            return bytes.fromhex(value)
-        except ValueError:
-            raise ValueError(f"{self.name} value is not hexadecimal: {value!r}") from None
+        if not _HEX.fullmatch(value):
+            raise ValueError(f"{self.name} value is not hexadecimal: {value!r}")
+        return bytes.fromhex(value)
 
     def format(self, value: bytes) -> str:
         return value.hex()
