@@ -39,13 +39,19 @@ class Context:
 def common(func: F) -> F:
     """--db/--json/-q/-v on every command as well as on the group, so either position works."""
 
-    @click.option("--db", "db", default=None, help="Store URL, or a path meaning SQLite (default: $VIGIL_DB).")
+    @click.option(
+        "--db", "db", default=None, help="Store URL, or a path meaning SQLite (default: $VIGIL_DB)."
+    )
     @click.option("--json", "as_json", is_flag=True, default=None, help="Print data as JSON.")
-    @click.option("-q", "--quiet", "quiet", is_flag=True, default=None, help="Print nothing but data and errors.")
+    @click.option(
+        "-q", "--quiet", "quiet", is_flag=True, default=None, help="Print nothing but data and errors."
+    )
     @click.option("-v", "--verbose", "verbose", count=True, help="Say more.")
     @click.pass_context
     @wraps(func)
-    def wrapper(ctx: click.Context, db: str | None, as_json: bool | None, quiet: bool | None, verbose: int, **kw: Any) -> Any:
+    def wrapper(
+        ctx: click.Context, db: str | None, as_json: bool | None, quiet: bool | None, verbose: int, **kw: Any
+    ) -> Any:
         parent: Context = ctx.obj
         obj = Context(
             db or (parent.settings.db if parent.db_given else None),
@@ -92,7 +98,7 @@ def main(ctx: click.Context, db: str | None, as_json: bool, quiet: bool, verbose
     ctx.obj = Context(db, as_json, -1 if quiet else verbose)
 
 
-# ---- db ------------------------------------------------------------------------------------------------------
+# ---- db ----
 
 
 @main.group()
@@ -145,7 +151,7 @@ def db_stats(obj: Context) -> None:
             click.echo(f"{key:12} {value}")
 
 
-# ---- import / export -----------------------------------------------------------------------------------------
+# ---- import / export ----
 
 
 def _format_choice(readable: bool) -> click.Choice:
@@ -155,11 +161,15 @@ def _format_choice(readable: bool) -> click.Choice:
 
 
 @main.command("import")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.option("--format", "fmt", required=True, type=_format_choice(True), help="File format.")
 @click.option("--source", default=None, help="Who the hashes come from (default: local, or known-good).")
 @click.option("--category", default=None, help="Category for rows that carry none (A/B/C/I/X/P/N/G).")
-@click.option("--known-good", is_flag=True, help="The hashes are known-good (category G); matching files are skipped.")
+@click.option(
+    "--known-good", is_flag=True, help="The hashes are known-good (category G); matching files are skipped."
+)
 @click.option("--ignore-extra", is_flag=True, help="Ignore columns vigil does not know.")
 @common
 def import_cmd(
@@ -210,7 +220,12 @@ def import_cmd(
 @main.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", required=True, type=_format_choice(False), help="File format.")
-@click.option("--since", type=click.IntRange(min=0), default=None, help="Only entries changed after this sequence number.")
+@click.option(
+    "--since",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Only entries changed after this sequence number.",
+)
 @common
 def export_cmd(obj: Context, file: Path, fmt: str, since: int | None) -> None:
     """Export the store's active entries (written to a temporary file, then renamed into place)."""
@@ -226,7 +241,7 @@ def export_cmd(obj: Context, file: Path, fmt: str, since: int | None) -> None:
         obj.say(f"wrote {count} records to {file}")
 
 
-# ---- hash / scan / demo --------------------------------------------------------------------------------------
+# ---- hash / scan / demo ----
 
 
 @main.command("hash")
@@ -272,8 +287,12 @@ def hash_cmd(obj: Context, paths: tuple[str, ...], no_perceptual: bool) -> None:
 
 @main.command("scan")
 @click.argument("evidence", nargs=-1, required=True, type=click.Path(path_type=str))
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
-@click.option("--workers", type=click.IntRange(min=0), default=None, help="Hashing processes (default: one per core).")
+@click.option(
+    "--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder."
+)
+@click.option(
+    "--workers", type=click.IntRange(min=0), default=None, help="Hashing processes (default: one per core)."
+)
 @click.option("--resume", is_flag=True, help="Continue an interrupted scan in the same --out.")
 @click.option("--case", default=None, help="Case name to file the scan under.")
 @click.option("--no-perceptual", is_flag=True, help="Cryptographic hashes only; do not decode images.")
@@ -321,7 +340,13 @@ def scan_cmd(
 
 
 @main.command("demo")
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("vigil-demo"), help="Demo folder.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("vigil-demo"),
+    help="Demo folder.",
+)
 @common
 def demo_cmd(obj: Context, out: Path) -> None:
     """Build a benign store and evidence, scan it, and print where the report is."""

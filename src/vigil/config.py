@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     pdq_threshold: int = Field(31, ge=0, le=256, description="max Hamming distance for a PDQ match")
     pdq_min_quality: int = Field(50, ge=0, le=100, description="PDQ hashes below this quality never match")
     max_image_pixels: int = Field(178_956_970, gt=0, description="larger images are error items, not decoded")
-    decode_size: int = Field(512, ge=64, description="JPEGs are decoded at reduced size, no smaller than this")
+    decode_size: int = Field(
+        512, ge=64, description="JPEGs are decoded at reduced size, no smaller than this"
+    )
     workers: int = Field(0, ge=0, description="hashing processes; 0 means one per core")
     thumbnails: bool = Field(True, description="embed blurred greyscale thumbnails of matches in report.html")

@@ -22,8 +22,19 @@ from vigil.scan.worker import WorkerConfig, process_with
 from vigil.store import Store
 
 ITEM_KEYS = {
-    "path", "size", "md5", "sha1", "sha256", "pdq", "pdq_quality", "media_type",
-    "deleted", "status", "error", "verdict", "matches",
+    "path",
+    "size",
+    "md5",
+    "sha1",
+    "sha256",
+    "pdq",
+    "pdq_quality",
+    "media_type",
+    "deleted",
+    "status",
+    "error",
+    "verdict",
+    "matches",
 }
 MATCH_KEYS = {"signal", "distance", "entry_id", "category", "series", "source"}
 
@@ -67,7 +78,7 @@ def file_state(root: Path) -> dict[str, tuple[str, int, int]]:
 
 @pytest.fixture
 def case(tmp_path: Path) -> dict:
-    """A store knowing three pictures (exact + PDQ) and a known-good file; evidence with copies and oddities."""
+    """A store knowing three pictures (exact + PDQ) and known-good files; evidence with copies, oddities."""
     ev = tmp_path / "evidence"
     (ev / "sub" / "deeper").mkdir(parents=True)
     originals = tmp_path / "originals"
@@ -105,7 +116,9 @@ def case(tmp_path: Path) -> dict:
     hashed = [json.loads(line) for line in out.splitlines()]
     rows = ["md5,sha1,sha256,pdq,pdq_quality,category,series,source"]
     for h, cat in zip(hashed, "ABC", strict=True):
-        rows.append(f"{h['md5']},{h['sha1']},{h['sha256']},{h['pdq']},{h['pdq_quality']},{cat},series-1,agency")
+        rows.append(
+            f"{h['md5']},{h['sha1']},{h['sha256']},{h['pdq']},{h['pdq_quality']},{cat},series-1,agency"
+        )
     (tmp_path / "known.csv").write_text("\n".join(rows) + "\n")
     assert run(["import", str(tmp_path / "known.csv"), "--format", "csv"], db)[0] == 0
     good = [hashlib.sha256((ev / n).read_bytes()).hexdigest() for n in ("goodfile.txt", "goodpic.jpg")]
@@ -147,8 +160,12 @@ def test_scan_verdicts_outputs_and_evidence_untouched(case: dict) -> None:
     assert best("exact0.jpg")["category"] == "A" and best("exact0.jpg")["series"] == "series-1"
     assert got["renamed.bin"]["verdict"] == "known" and best("renamed.bin")["entry_id"] == k[1]
     assert got["renamed.bin"]["media_type"] == "image/jpeg"  # content, not the name, decides
-    for name, entry in (("resized0.jpg", k[0]), ("flipped1.png", k[1]), ("rotated2.jpg", k[2]),
-                        ("reencoded2.jpg", k[2])):
+    for name, entry in (
+        ("resized0.jpg", k[0]),
+        ("flipped1.png", k[1]),
+        ("rotated2.jpg", k[2]),
+        ("reencoded2.jpg", k[2]),
+    ):
         assert got[name]["verdict"] == "similar", name
         assert best(name)["signal"] == "pdq" and best(name)["entry_id"] == entry
         assert best(name)["distance"] <= 31
@@ -175,7 +192,11 @@ def test_scan_verdicts_outputs_and_evidence_untouched(case: dict) -> None:
     assert "outside.jpg" not in got
     assert summary["counts"]["items"] == len(got)
     assert summary["verdicts"] == {
-        "known": 2, "similar": 4, "known_good": 2, "unknown": 4, "error": 3,
+        "known": 2,
+        "similar": 4,
+        "known_good": 2,
+        "unknown": 4,
+        "error": 3,
     }
     assert summary["categories"] == {"A": 2, "B": 2, "C": 2}
     assert summary["evidence"][0]["files"] == len(got)

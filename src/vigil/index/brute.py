@@ -17,7 +17,11 @@ class BruteForceIndex:
         if len(ids) != len(hashes):
             raise ValueError("hashes and ids differ in length")
         self.nbytes = hashes.shape[1]
-        self._words = hashes.view(">u8").astype(np.uint64) if len(hashes) else np.zeros((0, self.nbytes // 8), np.uint64)
+        self._words = (
+            hashes.view(">u8").astype(np.uint64)
+            if len(hashes)
+            else np.zeros((0, self.nbytes // 8), np.uint64)
+        )
         self._ids = np.asarray(ids, dtype=np.int64)
 
     def __len__(self) -> int:

@@ -59,7 +59,9 @@ class Matcher:
         self._good = {e.entry_id for e in entries.values() if e.category == KNOWN_GOOD}
 
     @classmethod
-    def from_store(cls, session: Session, *, pdq_threshold: int | None = None, pdq_min_quality: int | None = None) -> Matcher:
+    def from_store(
+        cls, session: Session, *, pdq_threshold: int | None = None, pdq_min_quality: int | None = None
+    ) -> Matcher:
         entries = {eid: e for eid, e in queries.entry_infos(session).items() if e.status == "active"}
         exact: dict[str, dict[bytes, list[int]]] = {}
         perceptual: dict[str, BruteForceIndex] = {}

@@ -138,7 +138,9 @@ def read_evidence(path: str, limit: int = 64 << 20) -> bytes | None:
         return None
 
 
-def _results(todo: list[Item], config: WorkerConfig, matcher: Matcher, workers: int) -> Iterator[dict[str, Any]]:
+def _results(
+    todo: list[Item], config: WorkerConfig, matcher: Matcher, workers: int
+) -> Iterator[dict[str, Any]]:
     if workers <= 1 or len(todo) < 2:
         for item in todo:
             yield process_with(item, config, matcher)
@@ -164,7 +166,9 @@ def _check_paths(evidence: Iterable[str], out: Path) -> None:
             raise VigilError(f"--out {out} is inside the evidence {root}; vigil never writes to evidence")
 
 
-def _record_scan(store: Store, options: ScanOptions, out: Path, items_path: Path, summary: dict[str, Any]) -> int:
+def _record_scan(
+    store: Store, options: ScanOptions, out: Path, items_path: Path, summary: dict[str, Any]
+) -> int:
     """Record the scan and its items in the store, in one transaction, from the journal."""
     with store.transaction() as session:
         case_id = None
@@ -200,7 +204,11 @@ def _scan_item(scan_id: int, record: dict[str, Any]) -> dict[str, Any]:
     from vigil import signals
 
     hashes = {s.name: record[s.name] for s in signals.all_signals() if record.get(s.name)}
-    quality = {s.name: record[f"{s.name}_quality"] for s in signals.image_signals() if record.get(f"{s.name}_quality") is not None}
+    quality = {
+        s.name: record[f"{s.name}_quality"]
+        for s in signals.image_signals()
+        if record.get(f"{s.name}_quality") is not None
+    }
     return {
         "scan_id": scan_id,
         "path": record["path"],
@@ -213,4 +221,3 @@ def _scan_item(scan_id: int, record: dict[str, Any]) -> dict[str, Any]:
         "verdict": record["verdict"],
         "matches": record.get("matches") or None,
     }
-

@@ -81,10 +81,14 @@ def _classify(path: str, st: os.stat_result) -> Found:
             target = "?"
         return Skipped(path, f"symbolic link to {target} (not followed)")
     kind = (
-        "socket" if stat.S_ISSOCK(mode)
-        else "FIFO" if stat.S_ISFIFO(mode)
-        else "block device" if stat.S_ISBLK(mode)
-        else "character device" if stat.S_ISCHR(mode)
+        "socket"
+        if stat.S_ISSOCK(mode)
+        else "FIFO"
+        if stat.S_ISFIFO(mode)
+        else "block device"
+        if stat.S_ISBLK(mode)
+        else "character device"
+        if stat.S_ISCHR(mode)
         else "special file"
     )
     return Skipped(path, f"{kind} (not read)")

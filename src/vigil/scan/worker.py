@@ -61,7 +61,9 @@ def process_with(item: Item, config: WorkerConfig, matcher: Matcher) -> dict[str
     return record
 
 
-def empty_record(path: str, size: int | None, deleted: bool = False, error: str | None = None) -> dict[str, Any]:
+def empty_record(
+    path: str, size: int | None, deleted: bool = False, error: str | None = None
+) -> dict[str, Any]:
     """The record of an item that could not be hashed; also fixes the key order of every record."""
     record: dict[str, Any] = {"path": path, "size": size}
     for signal in signals.all_signals():

@@ -19,7 +19,6 @@ from typing import ClassVar, Literal, Protocol
 
 import numpy as np
 
-
 _HEX = re.compile(r"[0-9a-fA-F]*")
 
 

@@ -27,7 +27,9 @@ def allocate_ids(conn: Connection, table: Table, count: int) -> list[int]:
     return list(range(int(top) + 1, int(top) + 1 + count))
 
 
-def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def insert_rows(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
     if not rows:
         return
     dbapi = conn.connection.dbapi_connection

@@ -27,8 +27,17 @@ from vigil.store.policy import Effective, Grading, effective
 
 CHUNK = 900
 ENTRY_COLUMNS = (
-    "id", "category", "series_id", "victim_identified", "status", "disputed", "source_id",
-    "size", "first_seen", "updated_at", "notes",
+    "id",
+    "category",
+    "series_id",
+    "victim_identified",
+    "status",
+    "disputed",
+    "source_id",
+    "size",
+    "first_seen",
+    "updated_at",
+    "notes",
 )
 DEFAULT_TRUST = 50
 KNOWN_GOOD_TRUST = 20
@@ -61,7 +70,9 @@ Key = tuple[str, int]
 AssessKey = tuple[int, str | None, int | None, bool | None]  # source, category, series, victim
 
 
-def get_or_create_source(session: Session, name: str, *, kind: str = "agency", trust: int | None = None) -> int:
+def get_or_create_source(
+    session: Session, name: str, *, kind: str = "agency", trust: int | None = None
+) -> int:
     conn = session.connection()
     row = conn.execute(select(Source.id).where(Source.name == name)).scalar_one_or_none()
     if row is not None:
@@ -150,7 +161,12 @@ def import_records(
             owner[(sig, value)] = key
             new_signals.append((key, sig, value, rec.quality.get(sig)))
         src = source_ids[rec.source or source]
-        akey: AssessKey = (src, category, series_ids.get(rec.series) if rec.series else None, rec.victim_identified)
+        akey: AssessKey = (
+            src,
+            category,
+            series_ids.get(rec.series) if rec.series else None,
+            rec.victim_identified,
+        )
         wanted[key].append((akey, rec.notes, rec.line))
 
     # Existing assessments, for de-duplication and for the effective grading of touched entries.
@@ -177,8 +193,19 @@ def import_records(
         entry_ids[("n", i)] = eid
         eff = effective(added_by_key[("n", i)])
         rows.append(
-            (eid, eff.category, eff.series_id, eff.victim_identified, "active", eff.disputed, eff.source_id)
-            + (rec.size, now, now, rec.notes)
+            (
+                eid,
+                eff.category,
+                eff.series_id,
+                eff.victim_identified,
+                "active",
+                eff.disputed,
+                eff.source_id,
+                rec.size,
+                now,
+                now,
+                rec.notes,
+            )
         )
     insert_rows(conn, Entry.__table__, ENTRY_COLUMNS, rows)
     stats.entries_created = len(new_entries)
@@ -207,8 +234,10 @@ def import_records(
         updates.append({"b_id": eid} | _entry_row(effective(gradings), now))
         changes.append((eid, "update", now))
     if updates:
-        stmt = update(Entry).where(Entry.id == bindparam("b_id")).values(
-            {c: bindparam(c) for c in updates[0] if c != "b_id"}
+        stmt = (
+            update(Entry)
+            .where(Entry.id == bindparam("b_id"))
+            .values({c: bindparam(c) for c in updates[0] if c != "b_id"})
         )
         conn.execute(stmt, updates)
     stats.entries_updated = len(updates)
@@ -256,7 +285,9 @@ def _lookup_signals(conn: Connection, recs: list[HashRecord]) -> dict[tuple[str,
 def _signal_types(conn: Connection, entry_ids: list[int]) -> dict[int, dict[str, bytes]]:
     types: dict[int, dict[str, bytes]] = defaultdict(dict)
     for chunk in _chunks(entry_ids):
-        stmt = select(SignalRow.entry_id, SignalRow.type, SignalRow.value).where(SignalRow.entry_id.in_(chunk))
+        stmt = select(SignalRow.entry_id, SignalRow.type, SignalRow.value).where(
+            SignalRow.entry_id.in_(chunk)
+        )
         for eid, sig, value in conn.execute(stmt):
             types[int(eid)][sig] = bytes(value)
     return types

@@ -28,7 +28,8 @@ def stats(session: Session) -> dict[str, object]:
         )
     }
     by_signal = {
-        sig: int(n) for sig, n in session.execute(select(SignalRow.type, func.count()).group_by(SignalRow.type))
+        sig: int(n)
+        for sig, n in session.execute(select(SignalRow.type, func.count()).group_by(SignalRow.type))
     }
     return {
         "entries": count(Entry),
@@ -62,7 +63,9 @@ class EntryInfo:
     status: str
 
 
-def iter_export(session: Session, *, since: int | None = None, include_retracted: bool = False) -> Iterator[ExportRecord]:
+def iter_export(
+    session: Session, *, since: int | None = None, include_retracted: bool = False
+) -> Iterator[ExportRecord]:
     """Every entry (or those changed after change `since`) with its signals, in id order, streamed."""
     series = dict(session.execute(select(Series.id, Series.name)).tuples().all())
     sources = dict(session.execute(select(Source.id, Source.name)).tuples().all())
