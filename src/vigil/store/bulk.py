@@ -11,10 +11,10 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, text
+from sqlalchemy import Connection, FromClause, text
 
 
-def allocate_ids(conn: Connection, table: Table, count: int) -> list[int]:
+def allocate_ids(conn: Connection, table: FromClause, count: int) -> list[int]:
     if count == 0:
         return []
     if conn.dialect.name == "postgresql":
@@ -28,7 +28,7 @@ def allocate_ids(conn: Connection, table: Table, count: int) -> list[int]:
 
 
 def insert_rows(
-    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    conn: Connection, table: FromClause, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
     if not rows:
         return
@@ -36,14 +36,16 @@ def insert_rows(
     assert dbapi is not None  # a Connection inside a transaction always has one
     cols = ", ".join(f'"{c}"' for c in columns)
     if conn.dialect.name == "postgresql":
-        with dbapi.cursor() as cur, cur.copy(f'COPY "{table.name}" ({cols}) FROM STDIN') as copy:
+        copy_sql = f'COPY "{table.name}" ({cols}) FROM STDIN'
+        with dbapi.cursor() as cur, cur.copy(copy_sql) as copy:  # type: ignore[attr-defined]
             for row in rows:
                 copy.write_row(row)
         return
     marks = ", ".join("?" for _ in columns)
     cur = dbapi.cursor()
     try:
-        cur.executemany(f'INSERT INTO "{table.name}" ({cols}) VALUES ({marks})', _sqlite_rows(rows))
+        sql = f'INSERT INTO "{table.name}" ({cols}) VALUES ({marks})'
+        cur.executemany(sql, _sqlite_rows(rows))  # type: ignore[arg-type]
     finally:
         cur.close()
 

@@ -67,8 +67,8 @@ def iter_export(
     session: Session, *, since: int | None = None, include_retracted: bool = False
 ) -> Iterator[ExportRecord]:
     """Every entry (or those changed after change `since`) with its signals, in id order, streamed."""
-    series = dict(session.execute(select(Series.id, Series.name)).tuples().all())
-    sources = dict(session.execute(select(Source.id, Source.name)).tuples().all())
+    series = {int(i): n for i, n in session.execute(select(Series.id, Series.name))}
+    sources = {int(i): n for i, n in session.execute(select(Source.id, Source.name))}
     stmt = select(Entry).order_by(Entry.id)
     if not include_retracted:
         stmt = stmt.where(Entry.status == "active")
@@ -109,8 +109,8 @@ def iter_export(
 
 def entry_infos(session: Session) -> dict[int, EntryInfo]:
     """Every entry's match-relevant fields, keyed by id (for building a scan's matcher)."""
-    series = dict(session.execute(select(Series.id, Series.name)).tuples().all())
-    sources = dict(session.execute(select(Source.id, Source.name)).tuples().all())
+    series = {int(i): n for i, n in session.execute(select(Series.id, Series.name))}
+    sources = {int(i): n for i, n in session.execute(select(Source.id, Source.name))}
     out: dict[int, EntryInfo] = {}
     for eid, cat, ser, src, status in session.execute(
         select(Entry.id, Entry.category, Entry.series_id, Entry.source_id, Entry.status)
