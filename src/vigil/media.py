@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import filetype
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from vigil.errors import HashError
 
@@ -76,6 +76,8 @@ def decode_rgb(data: bytes | io.BufferedIOBase, limits: DecodeLimits) -> np.ndar
                 return np.asarray(rgb)
     except HashError:
         raise
+    except UnidentifiedImageError:
+        raise HashError("cannot decode image: unrecognised or corrupt image data") from None
     except Image.DecompressionBombError as exc:
         raise HashError(f"image too large: {exc}") from None
     except Exception as exc:  # Pillow raises many types for corrupt data; each becomes the item's reason

@@ -9,11 +9,11 @@ import shutil
 import socket
 from pathlib import Path
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image, ImageOps
 
+from tests.imagegen import render_image
 from vigil.cli import main
 from vigil.media import DecodeLimits
 from vigil.scan.matcher import Matcher
@@ -40,18 +40,7 @@ MATCH_KEYS = {"signal", "distance", "entry_id", "category", "series", "source"}
 
 
 def picture(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
-    """A benign synthetic picture: smooth random blobs, distinct per seed, high PDQ quality."""
-    rng = np.random.default_rng(seed)
-    w, h = size
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    img = np.zeros((h, w, 3), np.float32)
-    for _ in range(12):
-        cx, cy, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(20, 200)
-        colour = rng.uniform(0, 255, 3)
-        mask = np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r))
-        img += mask[..., None] * colour
-    img = 255 * img / img.max()
-    return Image.fromarray(img.astype(np.uint8))
+    return render_image("shapes", seed, size)
 
 
 def run(args: list[str], db: Path) -> tuple[int, str, str]:
