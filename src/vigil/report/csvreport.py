@@ -1,12 +1,19 @@
-"""report.csv: one row per item reported `known` or `similar`, with its best match."""
+"""report.csv: one row per item reported `known` or `similar`, with its best match.
+
+Formula injection: evidence file names (and series or source names imported from other parties) are chosen
+by whoever made them, and spreadsheets run a cell starting with `=`, `+`, `-` or `@` (also tab or carriage
+return) as a formula. Every text cell that starts with one of these is written with a leading single quote
+(`=cmd|...` becomes `'=cmd|...`), as OWASP recommends and forensic tools commonly do. A reader that wants the
+original value strips one leading `'` from such a cell. Numbers, booleans and empty cells are never changed.
+"""
 
 from __future__ import annotations
 
 import csv
-import io
 from pathlib import Path
+from typing import Any
 
-from vigil.report.common import REPORTED, best_match, read_items, write_atomic
+from vigil.report.common import MATCH_FIELDS, atomic_writer, best_match, is_reported, read_items
 
 COLUMNS = (
     "path",
@@ -19,36 +26,39 @@ COLUMNS = (
     "media_type",
     "deleted",
     "verdict",
-    "signal",
-    "distance",
-    "entry_id",
-    "category",
-    "series",
-    "source",
+    *MATCH_FIELDS,
     "match_count",
 )
-# Spreadsheets run cells that start with these as formulas; evidence file names are attacker-chosen.
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def safe_cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA) else text
+def safe_cell(value: Any) -> str | int | float:
+    """A CSV cell: None is empty, booleans are true/false, text that a spreadsheet would run is quoted."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return value
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def report_row(item: dict[str, Any]) -> list[str | int | float]:
+    match = best_match(item)
+    values = {**{c: item.get(c) for c in COLUMNS}, **{f: match.get(f) for f in MATCH_FIELDS}}
+    values["deleted"] = bool(item.get("deleted"))
+    values["match_count"] = len(item.get("matches") or [])
+    return [safe_cell(values[c]) for c in COLUMNS]
 
 
 def write_report_csv(out_dir: Path) -> Path:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for item in read_items(out_dir):
-        if item.get("verdict") not in REPORTED:
-            continue
-        match = best_match(item) or {}
-        row = {
-            **item,
-            **{k: match.get(k) for k in ("signal", "distance", "entry_id", "category", "series", "source")},
-        }
-        row["match_count"] = len(item.get("matches") or [])
-        row["deleted"] = "true" if item.get("deleted") else "false"
-        writer.writerow([safe_cell(row.get(c)) for c in COLUMNS])
-    return write_atomic(out_dir / "report.csv", buf.getvalue())
+    """Write out_dir/report.csv from out_dir/items.jsonl (streamed) and return its path."""
+    path = out_dir / "report.csv"
+    with atomic_writer(path, newline="") as fh:
+        writer = csv.writer(fh)  # RFC 4180: CRLF rows, so a CR inside a path gets quoted too
+        writer.writerow(COLUMNS)
+        for item in read_items(out_dir):
+            if is_reported(item):
+                writer.writerow(report_row(item))
+    return path

@@ -1,95 +1,103 @@
-"""report.html: a self-contained page readable offline — summary, charts, matches, errors.
+"""report.html: one self-contained page, readable offline — summary, charts, matches, errors, skipped paths.
 
-Thumbnails of matches are greyscale JPEGs, shown blurred until the reader clicks one (wellness default).
+Wellness defaults: thumbnails are greyscale JPEGs (in the pixels) shown blurred and greyscale (in CSS) until
+the reader clicks one; it blurs again on a second click, when the pointer leaves it or when it loses focus.
+"Reveal all" is off unless `reveal_default`. The page loads nothing: its Content-Security-Policy allows only
+data: images, its own styles and its one script (pinned by hash), so a hostile file name cannot run code even
+if it got past escaping.
 """
 
 from __future__ import annotations
 
 import base64
-from collections import defaultdict
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from vigil.categories import CATEGORIES
-from vigil.report.common import REPORTED, best_match, read_items, read_summary, severity, write_atomic
+from vigil.report.collect import collect, group_matches
+from vigil.report.common import atomic_writer, read_items, read_summary
+from vigil.report.view import summary_view
 
 Thumbnail = Callable[[dict[str, Any]], bytes | None]
-VERDICT_ORDER = ("known", "similar", "known_good", "unknown", "error")
-MAX_ERRORS_LISTED = 1000
-
-
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("vigil.report", "templates"),
-        autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
-def bar_chart(counts: dict[str, int], order: list[str]) -> dict[str, Any]:
-    """Geometry for an inline SVG bar chart (the template draws it)."""
-    rows = [(k, int(counts.get(k, 0))) for k in order]
-    top = max((n for _, n in rows), default=0) or 1
-    bars = [
-        {"label": k, "count": n, "width": round(300 * n / top, 1), "y": 8 + i * 26}
-        for i, (k, n) in enumerate(rows)
-    ]
-    return {"bars": bars, "height": 16 + 26 * len(rows)}
+TEMPLATE = "report.html.j2"
+SCRIPT = "reveal.js"
 
 
 def write_report_html(
     out_dir: Path, thumbnail: Thumbnail | None = None, *, reveal_default: bool = False
 ) -> Path:
-    summary = read_summary(out_dir)
-    groups: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    errors: list[dict[str, Any]] = []
-    error_count = 0
-    for item in read_items(out_dir):
-        if item.get("status") == "error":
-            error_count += 1
-            if len(errors) < MAX_ERRORS_LISTED:
-                errors.append(item)
-        if item.get("verdict") not in REPORTED:
-            continue
-        match = best_match(item) or {}
-        data = thumbnail(item) if thumbnail else None
-        groups[match.get("category") or "ungraded"][match.get("series") or ""].append(
-            {
-                "item": item,
-                "match": match,
-                "thumb": base64.b64encode(data).decode() if data else None,
-            }
-        )
-    ordered = sorted(groups, key=lambda c: severity(c if c != "ungraded" else None))
-    categories = [
-        {
-            "code": code,
-            "meaning": CATEGORIES[code].meaning if code in CATEGORIES else "not yet graded",
-            "count": sum(len(v) for v in groups[code].values()),
-            "series": [
-                {"name": s, "items": groups[code][s]}
-                for s in sorted(groups[code], key=lambda s: (s == "", s))
-            ],
-        }
-        for code in ordered
-    ]
-    verdicts = summary.get("verdicts", {})
-    cat_counts = summary.get("categories", {})
-    html = (
-        _env()
-        .get_template("report.html.j2")
-        .render(
-            summary=summary,
-            categories=categories,
-            errors=errors,
-            error_count=error_count,
-            verdict_chart=bar_chart(verdicts, list(VERDICT_ORDER)),
-            category_chart=bar_chart(cat_counts, sorted(cat_counts, key=lambda c: severity(c))),
+    """Write out_dir/report.html from items.jsonl (streamed) and summary.json; return its path.
+
+    `thumbnail(item)` returns JPEG bytes for a matched item, or None; it is called once per matched item
+    while the page is written, so thumbnails are never all in memory at once. One that raises gives no
+    thumbnail rather than no report.
+    """
+    collected = collect(read_items(out_dir))
+    env = _env()
+    script = env.loader.get_source(env, SCRIPT)[0] if env.loader else ""
+    template = env.get_template(TEMPLATE)
+    path = out_dir / "report.html"
+    with atomic_writer(path) as fh:
+        for chunk in template.generate(
+            s=summary_view(read_summary(out_dir), collected),
+            groups=group_matches(collected.matches),
+            match_count=len(collected.matches),
+            errors=collected.errors,
+            error_count=collected.error_count,
             reveal_default=reveal_default,
-        )
+            thumb=_data_uri_maker(thumbnail),
+            script=script,
+            script_hash=base64.b64encode(hashlib.sha256(script.encode()).digest()).decode(),
+        ):
+            fh.write(chunk)
+    return path
+
+
+def _data_uri_maker(thumbnail: Thumbnail | None) -> Callable[[dict[str, Any]], str | None]:
+    def data_uri(item: dict[str, Any]) -> str | None:
+        if thumbnail is None:
+            return None
+        try:
+            data = thumbnail(item)
+        except Exception:  # a thumbnail is a convenience: its failure must not cost the report
+            return None
+        if not data:
+            return None
+        return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
+
+    return data_uri
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("vigil.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
     )
-    return write_atomic(out_dir / "report.html", html)
+    env.filters["num"] = format_number
+    env.filters["size"] = format_bytes
+    return env
+
+
+def format_number(value: Any) -> str:
+    """Thousands separators for numbers; an em dash for a missing value; anything else as text."""
+    if value is None:
+        return "—"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def format_bytes(value: Any) -> str:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return format_number(value)
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if value >= scale:
+            return f"{value:,} bytes ({value / scale:.1f} {unit})"
+    return f"{value:,} bytes"
