@@ -56,8 +56,9 @@ def decode_rgb(data: bytes | io.BufferedIOBase, limits: DecodeLimits) -> np.ndar
     before a pixel is decoded; every failure becomes a HashError with the reason.
     """
     fp = io.BytesIO(data) if isinstance(data, bytes) else data
-    # Pillow refuses images over twice this on open; vigil's own check below refuses anything over it.
-    Image.MAX_IMAGE_PIXELS = limits.max_pixels
+    # vigil checks the size itself right after reading the header (below), with a clearer reason than
+    # Pillow's own bomb check, which is therefore switched off; everything that decodes checks first.
+    Image.MAX_IMAGE_PIXELS = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
