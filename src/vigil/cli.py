@@ -193,13 +193,12 @@ def import_cmd(
             raise click.BadParameter(str(exc), param_hint="--category") from None
     reader = exchange.get(fmt)
     options = exchange.ImportOptions(ignore_extra=ignore_extra)
-    parsed = [(f, exchange.read_file(f, reader, options)) for f in files]
     total: dict[str, Any] = {}
     with obj.store() as store, store.transaction() as session:
-        for path, records in parsed:
+        for path in files:
             stats: ImportStats = import_records(
                 session,
-                records,
+                exchange.iter_file(path, reader, options),
                 file=str(path),
                 source=source or ("known-good" if known_good else "local"),
                 known_good=known_good,

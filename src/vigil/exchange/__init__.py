@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from vigil.errors import ImportFormatError, VigilError
@@ -32,14 +33,22 @@ def names(*, readable: bool | None = None, writable: bool | None = None) -> list
     )
 
 
-def read_file(path: Path, fmt: Format, options: ImportOptions | None = None) -> list[HashRecord]:
-    """Parse a whole file; ImportFormatError(file, line, reason) on the first bad line."""
+def iter_file(path: Path, fmt: Format, options: ImportOptions | None = None) -> Iterator[HashRecord]:
+    """Parse a file as it is read; ImportFormatError(file, line, reason) on the first bad line."""
     options = options or ImportOptions()
+    line = 0
     try:
         with open_text(path, "r") as fh:
-            return list(fmt.read(fh, str(path), options))
+            for record in fmt.read(fh, str(path), options):
+                line = record.line
+                yield record
     except UnicodeDecodeError as exc:
-        raise ImportFormatError(str(path), 0, f"not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+        raise ImportFormatError(str(path), line + 1, f"not UTF-8 text: {exc.reason}") from None
+
+
+def read_file(path: Path, fmt: Format, options: ImportOptions | None = None) -> list[HashRecord]:
+    """Parse a whole file into memory (small files; imports stream with `iter_file`)."""
+    return list(iter_file(path, fmt, options))
 
 
 def write_file_atomic(path: Path, fmt: Format, records: object) -> int:
@@ -64,6 +73,7 @@ __all__ = [
     "HashRecord",
     "ImportOptions",
     "get",
+    "iter_file",
     "names",
     "read_file",
     "register",

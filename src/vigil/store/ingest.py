@@ -26,6 +26,7 @@ from vigil.store.models import Signal as SignalRow
 from vigil.store.policy import Effective, Grading, effective
 
 CHUNK = 900
+RECORDS_PER_CHUNK = 50_000
 ENTRY_COLUMNS = (
     "id",
     "category",
@@ -95,6 +96,18 @@ def get_or_create_series(conn: Connection, names: set[str]) -> dict[str, int]:
     return ids
 
 
+@dataclass(slots=True)
+class _Context:
+    file: str
+    source: str
+    known_good: bool
+    default_category: str | None
+    now: datetime
+    source_ids: dict[str, int] = field(default_factory=dict)
+    trust: dict[int, int] = field(default_factory=dict)
+    series_ids: dict[str, int] = field(default_factory=dict)
+
+
 def import_records(
     session: Session,
     records: Iterable[HashRecord],
@@ -104,21 +117,56 @@ def import_records(
     known_good: bool = False,
     default_category: str | None = None,
 ) -> ImportStats:
-    """Apply `records` (already validated by a format reader). Raises ImportFormatError on conflicts."""
-    recs = list(records)
+    """Apply `records` as they are read, in chunks, inside the caller's transaction.
+
+    A format reader raises ImportFormatError on a bad line and this function on a conflicting one; either
+    way the caller's transaction rolls back and the store is unchanged. Later chunks see earlier ones'
+    rows, so a file's repeated hashes still become one entry.
+    """
+    ctx = _Context(file, source, known_good, default_category, utcnow())
+    total = ImportStats()
+    chunk: list[HashRecord] = []
+    for rec in records:
+        chunk.append(rec)
+        if len(chunk) >= RECORDS_PER_CHUNK:
+            _add(total, _import_chunk(session, chunk, ctx))
+            chunk = []
+    if chunk or not total.records:
+        _add(total, _import_chunk(session, chunk, ctx))
+    total.sources = sorted(ctx.source_ids)
+    return total
+
+
+def _add(total: ImportStats, part: ImportStats) -> None:
+    total.records += part.records
+    total.entries_created += part.entries_created
+    total.entries_updated += part.entries_updated
+    total.signals_added += part.signals_added
+    total.assessments_added += part.assessments_added
+    total.unchanged += part.unchanged
+
+
+def _import_chunk(session: Session, recs: list[HashRecord], ctx: _Context) -> ImportStats:
     stats = ImportStats(records=len(recs))
     conn = session.connection()
-    now = utcnow()
-
-    kind = "known_good" if known_good else "agency"
-    source_ids: dict[str, int] = {}
-    for name in sorted({r.source or source for r in recs} | {source}):
-        source_ids[name] = get_or_create_source(session, name, kind=kind)
-    stats.sources = sorted(source_ids)
-    trust = dict(
-        conn.execute(select(Source.id, Source.trust).where(Source.id.in_(list(source_ids.values())))).all()
+    file, source, known_good, default_category, now = (
+        ctx.file,
+        ctx.source,
+        ctx.known_good,
+        ctx.default_category,
+        ctx.now,
     )
-    series_ids = get_or_create_series(conn, {r.series for r in recs if r.series})
+    kind = "known_good" if known_good else "agency"
+    for name in sorted({r.source or source for r in recs} | {source}):
+        if name not in ctx.source_ids:
+            ctx.source_ids[name] = get_or_create_source(session, name, kind=kind)
+            sid = ctx.source_ids[name]
+            ctx.trust[sid] = int(conn.execute(select(Source.trust).where(Source.id == sid)).scalar_one())
+    source_ids, trust = ctx.source_ids, ctx.trust
+    wanted_series = {r.series for r in recs if r.series} - ctx.series_ids.keys()
+    if wanted_series:
+        ctx.series_ids.update(get_or_create_series(conn, wanted_series))
+    series_ids = ctx.series_ids
 
     existing = _lookup_signals(conn, recs)
     existing_entries = sorted({eid for eid in existing.values()})
