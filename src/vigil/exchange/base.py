@@ -77,7 +77,7 @@ class Format(ABC):
 
 def parse_hash(signal_name: str, text: str, file: str, line: int) -> bytes:
     try:
-        return signals.get(signal_name).parse(text.lower())
+        return signals.get(signal_name).parse(text)
     except ValueError as exc:
         raise ImportFormatError(file, line, str(exc)) from None
 

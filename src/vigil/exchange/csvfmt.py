@@ -87,7 +87,11 @@ class CSVFormat(Format):
         qual_idx: list[tuple[int, str]],
         meta_idx: dict[str, int],
     ) -> HashRecord:
-        values = {name: parse_hash(name, row[i], file, line) for i, name in hash_idx if row[i].strip()}
+        values: dict[str, bytes] = {}
+        for i, name in hash_idx:
+            cell = row[i]
+            if cell and not cell.isspace():
+                values[name] = parse_hash(name, cell, file, line)
         if not values:
             raise ImportFormatError(file, line, "row has no hash value")
         quality: dict[str, int] = {}
@@ -97,19 +101,22 @@ class CSVFormat(Format):
                 if name not in values:
                     raise ImportFormatError(file, line, f"{name}_quality given without a {name} hash")
                 quality[name] = q
-
-        def meta(col: str) -> str:
-            return row[meta_idx[col]].strip() if col in meta_idx else ""
-
+        meta = dict.fromkeys(META_COLUMNS, "")
+        for col, i in meta_idx.items():
+            meta[col] = row[i].strip()
         return HashRecord(
             line=line,
             hashes=values,
             quality=quality,
-            category=parse_category_field(meta("category"), file, line),
-            series=meta("series") or None,
-            victim_identified=parse_bool(meta("victim_identified"), "victim_identified", file, line),
-            source=meta("source") or None,
-            notes=meta("notes") or None,
+            category=parse_category_field(meta["category"], file, line) if meta["category"] else None,
+            series=meta["series"] or None,
+            victim_identified=(
+                parse_bool(meta["victim_identified"], "victim_identified", file, line)
+                if meta["victim_identified"]
+                else None
+            ),
+            source=meta["source"] or None,
+            notes=meta["notes"] or None,
         )
 
     def write(self, fh: TextIO, records: Iterable[ExportRecord]) -> int:

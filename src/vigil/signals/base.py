@@ -18,6 +18,7 @@ from typing import ClassVar, Literal, Protocol
 
 import numpy as np
 
+
 class Hasher(Protocol):
     def update(self, data: bytes | memoryview, /) -> None: ...
 

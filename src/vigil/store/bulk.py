@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, FromClause, text
 
+LOOKUP_CHUNK = 5000
+
 
 def allocate_ids(conn: Connection, table: FromClause, count: int) -> list[int]:
     if count == 0:
@@ -64,3 +66,31 @@ def _sqlite_rows(rows: Sequence[Sequence[Any]]) -> Iterator[Sequence[Any]]:
             if isinstance(v, datetime):
                 out[i] = memo.get(v) or memo.setdefault(v, v.strftime("%Y-%m-%d %H:%M:%S.%f"))
         yield out
+
+
+def lookup_signal_owners(conn: Connection, signal_type: str, values: Sequence[bytes]) -> dict[bytes, int]:
+    """value -> entry id for the stored values of one signal type among `values` (straight to the driver)."""
+    found: dict[bytes, int] = {}
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    cur = dbapi.cursor()
+    try:
+        if conn.dialect.name == "postgresql":
+            for i in range(0, len(values), LOOKUP_CHUNK):
+                cur.execute(
+                    "SELECT value, entry_id FROM signal WHERE type = %s AND value = ANY(%s)",
+                    (signal_type, list(values[i : i + LOOKUP_CHUNK])),
+                )
+                found.update((bytes(v), int(e)) for v, e in cur.fetchall())
+            return found
+        for i in range(0, len(values), LOOKUP_CHUNK):
+            chunk = values[i : i + LOOKUP_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            cur.execute(
+                f"SELECT value, entry_id FROM signal WHERE type = ? AND value IN ({marks})",
+                (signal_type, *chunk),
+            )
+            found.update((bytes(v), int(e)) for v, e in cur.fetchall())
+        return found
+    finally:
+        cur.close()

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from vigil.categories import KNOWN_GOOD
 from vigil.errors import ImportFormatError
 from vigil.exchange.base import HashRecord
-from vigil.store.bulk import allocate_ids, insert_rows
+from vigil.store.bulk import allocate_ids, insert_rows, lookup_signal_owners
 from vigil.store.models import Assessment, Change, Entry, Series, Source, utcnow
 from vigil.store.models import Signal as SignalRow
 from vigil.store.policy import Effective, Grading, effective
@@ -321,12 +321,8 @@ def _lookup_signals(conn: Connection, recs: list[HashRecord]) -> dict[tuple[str,
             by_type[sig].add(value)
     found: dict[tuple[str, bytes], int] = {}
     for sig, values in by_type.items():
-        for chunk in _chunks(sorted(values)):
-            stmt = select(SignalRow.value, SignalRow.entry_id).where(
-                SignalRow.type == sig, SignalRow.value.in_(chunk)
-            )
-            for value, eid in conn.execute(stmt):
-                found[(sig, bytes(value))] = int(eid)
+        for value, eid in lookup_signal_owners(conn, sig, sorted(values)).items():
+            found[(sig, value)] = eid
     return found
 
 
