@@ -10,6 +10,8 @@ from pathlib import Path
 from vigil.errors import ImportFormatError, VigilError
 from vigil.exchange.base import ExportRecord, Format, HashRecord, ImportOptions, open_text
 from vigil.exchange.csvfmt import CSVFormat
+from vigil.exchange.hashdeep import HashdeepFormat
+from vigil.exchange.md5sum import MD5SumFormat, SHA1SumFormat, SHA256SumFormat
 
 _FORMATS: dict[str, Format] = {}
 
@@ -66,6 +68,10 @@ def write_file_atomic(path: Path, fmt: Format, records: object) -> int:
 
 
 register(CSVFormat())
+register(MD5SumFormat())
+register(SHA1SumFormat())
+register(SHA256SumFormat())
+register(HashdeepFormat())
 
 __all__ = [
     "ExportRecord",

@@ -42,7 +42,8 @@ class CSVFormat(Format):
     description = "vigil CSV hash set: md5,sha1,sha256,pdq,pdq_quality,category,series,..."
 
     def read(self, fh: TextIO, file: str, options: ImportOptions) -> Iterator[HashRecord]:
-        reader = csv.reader(fh)
+        # strict: an unclosed quote is an error, not a field that silently swallows the rows after it.
+        reader = csv.reader(fh, strict=True)
         try:
             header = next(reader)
         except StopIteration:
@@ -67,6 +68,7 @@ class CSVFormat(Format):
         qual_idx = [(i, qualities[c]) for i, c in enumerate(columns) if c in qualities]
         meta_idx = {c: i for i, c in enumerate(columns) if c in META_COLUMNS}
         width = len(columns)
+        line = 1
         try:
             for row in reader:
                 line = reader.line_num
@@ -76,7 +78,9 @@ class CSVFormat(Format):
                     raise ImportFormatError(file, line, f"expected {width} fields, found {len(row)}")
                 yield self._record(row, line, file, hash_idx, qual_idx, meta_idx)
         except csv.Error as exc:
-            raise ImportFormatError(file, reader.line_num, f"unreadable CSV: {exc}") from None
+            start = line + 1  # the bad row starts after the last good one; a quote may carry it further
+            where = f" (in the row from line {start} to {reader.line_num})" if reader.line_num > start else ""
+            raise ImportFormatError(file, start, f"unreadable CSV: {exc}{where}") from None
 
     @staticmethod
     def _record(

@@ -1,10 +1,11 @@
 """Apply a parsed hash set to the store in one transaction, in bulk.
 
 Every record becomes (or joins) an entry, adds the hashes the entry lacks, and records an assessment from
-its source unless that source already said exactly the same thing — so importing a file twice adds nothing
-the second time. A record whose hashes belong to two different entries, or that gives an entry a second,
-different value of a signal it already has, fails the whole import with its line number. The caller owns the
-transaction: on any error nothing is written.
+its source unless that is exactly what the source last said about the entry — so importing a file twice adds
+nothing the second time, while a source changing its grading (even back to an earlier one) is recorded. A
+record whose hashes belong to two different entries, or that gives an entry a second, different value of a
+signal it already has, fails the whole import with its line number. The caller owns the transaction: on any
+error nothing is written.
 """
 
 from __future__ import annotations
@@ -221,9 +222,15 @@ def _import_chunk(session: Session, recs: list[HashRecord], ctx: _Context) -> Im
     prior = _assessments(conn, existing_entries)
     to_add: list[tuple[Key, AssessKey, str | None, int]] = []
     for key, items in wanted.items():
-        seen = {g_key for g_key, _ in prior.get(key[1], [])} if key[0] == "e" else set()
+        # A source repeating its latest grading adds nothing, nor does a row repeating one in the same file;
+        # any other change (even back to an older grading) is a new assessment.
+        latest: dict[int, AssessKey] = {}
+        if key[0] == "e":
+            for g_key, g in sorted(prior.get(key[1], []), key=lambda p: (p[1].created_at, p[1].order)):
+                latest[g.source_id] = g_key
+        seen: set[AssessKey] = set()
         for akey, notes, line in items:
-            if akey in seen:
+            if akey in seen or latest.get(akey[0]) == akey:
                 continue
             seen.add(akey)
             to_add.append((key, akey, notes, line))
