@@ -1,8 +1,8 @@
 """How an entry's effective grading follows from its assessments.
 
 Policy (DESIGN.md §3): the most recent assessment from the most trusted source wins, field by field among
-the assessments that state that field; an entry whose assessments name more than one category is
-*disputed* and listed as such. Assessments themselves are never changed.
+the assessments that state that field. An entry is *disputed* when the latest categories of two sources
+differ (a source re-grading itself replaces its own view). Assessments themselves are never changed.
 """
 
 from __future__ import annotations
@@ -42,7 +42,12 @@ def effective(gradings: Iterable[Grading]) -> Effective:
     category = next((g for g in ranked if g.category is not None), None)
     series = next((g.series_id for g in ranked if g.series_id is not None), None)
     victim = next((g.victim_identified for g in ranked if g.victim_identified is not None), False)
-    categories = {g.category for g in ranked if g.category is not None}
+    # A source that re-grades itself is not a dispute: only each source's latest category counts.
+    latest: dict[int, str] = {}
+    for g in sorted(ranked, key=lambda g: (g.created_at, g.order)):
+        if g.category is not None:
+            latest[g.source_id] = g.category
+    categories = set(latest.values())
     return Effective(
         category=category.category if category else None,
         series_id=series,
