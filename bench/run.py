@@ -1,0 +1,388 @@
+"""`make bench`: vigil side by side with its peers, one run, ratios printed and written to bench/RESULTS.md.
+
+1. CSV import of 1 M hash rows (SQLite, and PostgreSQL when a server answers on 127.0.0.1:5432).
+2. `vigil scan` over a generated benign corpus vs `hashdeep -c md5,sha1,sha256 -r` and a plain hashlib loop;
+   vigil's hashes are checked against hashdeep's for every file before any number is reported.
+
+Options: --rows N (import rows), --size-mb N (corpus size), --quick (100 k rows, ~150 MB corpus).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import io
+import json
+import os
+import platform
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+VIGIL = str(Path(sys.executable).parent / "vigil")
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def sh(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw)  # type: ignore[call-overload]
+
+
+def timed(cmd: list[str], runs: int = 1) -> tuple[float, subprocess.CompletedProcess[str]]:
+    best, result = float("inf"), None
+    for _ in range(runs):
+        t = time.perf_counter()
+        result = sh(cmd)
+        best = min(best, time.perf_counter() - t)
+    assert result is not None
+    return best, result
+
+
+# ---- 1. import ----
+
+
+def make_csv(path: Path, rows: int) -> None:
+    cats = "ABCIXPN"
+    with open(path, "w") as fh:
+        fh.write("md5,sha1,sha256,category\n")
+        for i in range(rows):
+            b = i.to_bytes(8, "big") + b"vigil-bench"
+            fh.write(
+                f"{hashlib.md5(b).hexdigest()},{hashlib.sha1(b).hexdigest()},"
+                f"{hashlib.sha256(b).hexdigest()},{cats[i % 7]}\n"
+            )
+
+
+def pg_answers() -> bool:
+    try:
+        import psycopg
+
+        psycopg.connect(PG_SERVER, connect_timeout=3).close()
+        return True
+    except Exception:  # the PostgreSQL row is simply left out
+        return False
+
+
+def bench_import(tmp: Path, rows: int) -> list[dict[str, object]]:
+    data = tmp / "hashes.csv"
+    make_csv(data, rows)
+    targets = [("SQLite", str(tmp / "import.db"))]
+    pg_db = None
+    if pg_answers():
+        import psycopg
+
+        pg_db = f"vigil_bench_{secrets.token_hex(4)}"
+        with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{pg_db}"')
+        targets.append(("PostgreSQL", PG_SERVER.rsplit("/", 1)[0] + "/" + pg_db))
+    out = []
+    try:
+        for name, db in targets:
+            cmd = [VIGIL, "--db", db, "import", str(data), "--format", "csv", "--source", "bench", "--json"]
+            first, res = timed(cmd)
+            created = json.loads(res.stdout)[str(data)]["entries_created"]
+            assert created == rows, f"{name}: {created} entries created for {rows} rows"
+            again, res = timed(cmd)
+            assert json.loads(res.stdout)[str(data)]["entries_created"] == 0
+            out.append({"store": name, "rows": rows, "first_s": first, "again_s": again})
+    finally:
+        if pg_db:
+            import psycopg
+
+            with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE "{pg_db}" WITH (FORCE)')
+    return out
+
+
+# ---- 2. scan ----
+
+
+def make_corpus(root: Path, size_mb: int, seed: int = 7) -> tuple[int, int]:
+    """Benign files: photo-like JPEGs (1-4 MP), PNGs and binary blobs."""
+    rng = np.random.default_rng(seed)
+    total, count, target = 0, 0, size_mb * 1_000_000
+    (root / "photos").mkdir(parents=True)
+    (root / "png").mkdir()
+    (root / "other").mkdir()
+    while total < target:
+        kind = count % 6
+        if kind < 3:
+            w, h = int(rng.integers(1200, 2400)), int(rng.integers(900, 1700))
+            yy, xx = np.mgrid[0:h, 0:w]
+            base = np.sin(xx / rng.uniform(20, 200)) + np.cos(yy / rng.uniform(20, 200))
+            img = np.stack(
+                [base * rng.uniform(40, 120) + 128 + rng.normal(0, 12, (h, w)) for _ in range(3)], -1
+            )
+            path = root / "photos" / f"p{count:05d}.jpg"
+            Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(path, quality=90)
+        elif kind == 3:
+            w, h = int(rng.integers(300, 900)), int(rng.integers(300, 900))
+            img = rng.integers(0, 255, (h // 8, w // 8, 3), dtype=np.uint8)
+            path = root / "png" / f"g{count:05d}.png"
+            Image.fromarray(img).resize((w, h), Image.NEAREST).save(path)
+        else:
+            path = root / "other" / f"b{count:05d}.bin"
+            path.write_bytes(rng.bytes(int(rng.integers(100_000, 20_000_000))))
+        total += path.stat().st_size
+        count += 1
+    return count, total
+
+
+def hashlib_one(path: str) -> tuple[str, str, str, str]:
+    h = [hashlib.md5(), hashlib.sha1(), hashlib.sha256()]
+    with open(path, "rb", buffering=0) as fh:
+        while chunk := fh.read(1 << 20):
+            for x in h:
+                x.update(chunk)
+    return (path, *(x.hexdigest() for x in h))
+
+
+def hashlib_loop(files: list[str], workers: int) -> dict[str, tuple[str, str, str]]:
+    if workers == 1:
+        return {r[0]: r[1:] for r in map(hashlib_one, files)}
+    with ProcessPoolExecutor(workers) as pool:
+        return {r[0]: r[1:] for r in pool.map(hashlib_one, files, chunksize=4)}
+
+
+def parse_hashdeep(text: str) -> dict[str, tuple[str, str, str]]:
+    out = {}
+    for line in text.splitlines():
+        if line.startswith(("%%%%", "#")) or not line.strip():
+            continue
+        _size, md5, sha1, sha256, name = line.split(",", 4)
+        out[name] = (md5, sha1, sha256)
+    return out
+
+
+def bench_scan(tmp: Path, size_mb: int) -> dict[str, object]:
+    if shutil.which("hashdeep") is None:
+        sys.exit("bench: hashdeep is not installed (make setup installs it: scripts/debian-deps.sh)")
+    corpus = tmp / "corpus"
+    count, nbytes = make_corpus(corpus, size_mb)
+    files = sorted(str(p) for p in corpus.rglob("*") if p.is_file())
+    images = sum(1 for f in files if f.endswith((".jpg", ".png")))
+    results: dict[str, float] = {}
+
+    def vigil_scan(name: str, extra: list[str]) -> Path:
+        out = tmp / f"out-{name}"
+        db = tmp / f"{name}.db"
+        cmd = [
+            VIGIL,
+            "--db",
+            str(db),
+            "scan",
+            str(corpus),
+            "--out",
+            str(out),
+            "--no-thumbnails",
+            "-q",
+            *extra,
+        ]
+        best = float("inf")
+        for _ in range(2):
+            shutil.rmtree(out, ignore_errors=True)
+            t = time.perf_counter()
+            sh(cmd)
+            best = min(best, time.perf_counter() - t)
+        results[name] = best
+        return out
+
+    hd_cmd = ["hashdeep", "-c", "md5,sha1,sha256", "-r", str(corpus)]
+    sh(hd_cmd)  # warm the page cache; every measured command then reads from memory
+    results["hashdeep"], hd = timed(hd_cmd, runs=2)
+    for workers in (1, 2):
+        best = float("inf")
+        for _ in range(2):
+            t = time.perf_counter()
+            loop = hashlib_loop(files, workers)
+            best = min(best, time.perf_counter() - t)
+        results[f"hashlib_{workers}"] = best
+    crypto_out = vigil_scan("vigil_crypto", ["--no-perceptual"])
+    full_out = vigil_scan("vigil_full", [])
+
+    # Correctness before speed: every file's three hashes agree with hashdeep's and the hashlib loop's.
+    ref = parse_hashdeep(hd.stdout)
+    assert len(ref) == len(files), f"hashdeep listed {len(ref)} of {len(files)} files"
+    for out in (crypto_out, full_out):
+        items = [json.loads(line) for line in (out / "items.jsonl").read_text().splitlines()]
+        assert len(items) == len(files)
+        for it in items:
+            assert (it["md5"], it["sha1"], it["sha256"]) == ref[it["path"]] == loop[it["path"]], it["path"]
+    full_items = [json.loads(line) for line in (full_out / "items.jsonl").read_text().splitlines()]
+    hashed_images = sum(1 for it in full_items if it["pdq"])
+    assert hashed_images == images, f"{hashed_images} of {images} images got a PDQ hash"
+
+    # The straightforward perceptual path (python-threatexchange's): full decode + pdqhash + hashlib, 1 core,
+    # on a sample of the photos; and the reduced-decode floor (vigil's decode, no hashing).
+    sample = [f for f in files if f.endswith(".jpg")][:40]
+    straight = per_image(sample, straightforward)
+    floor = per_image(sample, decode_only)
+    vigil_pdq = per_image(sample, vigil_one)
+    return {
+        "files": count,
+        "bytes": nbytes,
+        "images": images,
+        "times": results,
+        "per_image_s": {"straightforward": straight, "decode_floor": floor, "vigil_1core": vigil_pdq},
+    }
+
+
+def per_image(paths: list[str], fn: object) -> float:
+    t = time.perf_counter()
+    for p in paths:
+        fn(p)  # type: ignore[operator]
+    return (time.perf_counter() - t) / len(paths)
+
+
+def straightforward(path: str) -> None:
+    import pdqhash
+
+    data = Path(path).read_bytes()
+    for h in (hashlib.md5(), hashlib.sha1(), hashlib.sha256()):
+        h.update(data)
+    with Image.open(io.BytesIO(data)) as img:
+        pdqhash.compute(np.asarray(img.convert("RGB")))
+
+
+def decode_only(path: str) -> None:
+    from vigil.media import DecodeLimits, decode_rgb
+
+    decode_rgb(Path(path).read_bytes(), DecodeLimits())
+
+
+def vigil_one(path: str) -> None:
+    from vigil.hashing import hash_file
+    from vigil.media import DecodeLimits
+
+    hash_file(path, DecodeLimits())
+
+
+# ---- report ----
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    from vigil import __version__
+
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, Linux {platform.release()}, "
+        f"Python {platform.python_version()}, vigil {__version__} ({commit.stdout.strip() or 'no git'})"
+    )
+
+
+def render(imports: list[dict[str, object]], scan: dict[str, object], args: argparse.Namespace) -> str:
+    lines = [
+        "# vigil benchmarks",
+        "",
+        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}",
+        f"- Machine: {machine()}",
+        f"- Command: `make bench` (= `.venv/bin/python bench/run.py{' --quick' if args.quick else ''}`), "
+        f"{args.rows:,} import rows, corpus {args.size_mb} MB",
+        "",
+        "## 1. CSV import (`vigil import FILE --format csv`)",
+        "",
+        "Rows carry md5, sha1, sha256 and a category: each creates an entry, three signals, an assessment",
+        "and a change-log row, all in one transaction. The second import of the same file adds nothing.",
+        "",
+        "| store | rows | first import | rows/s | same file again | rows/s |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in imports:
+        rows, first, again = int(r["rows"]), float(r["first_s"]), float(r["again_s"])  # type: ignore[arg-type]
+        speeds = f"{rows / first:,.0f} | {again:.1f} s | {rows / again:,.0f}"
+        lines.append(f"| {r['store']} | {rows:,} | {first:.1f} s | {speeds} |")
+    t = scan["times"]  # type: ignore[index]
+    mb = int(scan["bytes"]) / 1e6  # type: ignore[arg-type]
+    n = int(scan["files"])  # type: ignore[arg-type]
+    per = scan["per_image_s"]  # type: ignore[index]
+    lines += [
+        "",
+        "## 2. Scan vs hashdeep and hashlib",
+        "",
+        f"Corpus: {n} benign generated files, {mb:,.0f} MB ({scan['images']} JPEG/PNG images, the rest",
+        "binary blobs of 0.1-20 MB), page cache warm (each command run once unmeasured, then best of 2).",
+        "Every file's md5/sha1/sha256 from both vigil scans was checked equal to hashdeep's and hashlib's.",
+        "",
+        "| command | wall | files/s | MB/s | vs hashdeep |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    rows = [
+        ("`hashdeep -c md5,sha1,sha256 -r`", "hashdeep"),
+        ("hashlib loop, 1 process", "hashlib_1"),
+        ("hashlib loop, 2 processes", "hashlib_2"),
+        ("`vigil scan --no-perceptual` (2 workers)", "vigil_crypto"),
+        ("`vigil scan` (crypto + PDQ, 2 workers)", "vigil_full"),
+    ]
+    for label, key in rows:
+        s = t[key]  # type: ignore[index]
+        lines.append(f"| {label} | {s:.2f} s | {n / s:,.0f} | {mb / s:,.0f} | {t['hashdeep'] / s:.2f}× |")  # type: ignore[index]
+    gb_per_core_hour = mb / 1e3 / t["vigil_crypto"] * 3600 / (os.cpu_count() or 1)  # type: ignore[index]
+    lines += [
+        "",
+        f"- `vigil scan --no-perceptual` / hashlib 2-process loop: {t['hashlib_2'] / t['vigil_crypto']:.2f}× "  # type: ignore[index]
+        "(1.0 = as fast as the plain loop).",
+        f"- Wall time per GB (crypto only): {t['vigil_crypto'] / (mb / 1e3):.1f} s; "  # type: ignore[index]
+        f"with PDQ: {t['vigil_full'] / (mb / 1e3):.1f} s.",  # type: ignore[index]
+        f"- Projection, crypto only, cached reads: 1 TB on N cores ≈ {1000 / gb_per_core_hour:.1f} / N hours "
+        "(a real disk's read speed bounds this first: at 200 MB/s, 1 TB takes 1.4 h).",
+        "",
+        "Per image, one core, on 40 of the corpus photos (1-4 MP JPEG):",
+        "",
+        "| path | ms/image | images/s | ratio |",
+        "|---|---:|---:|---:|",
+    ]
+    base = per["straightforward"]  # type: ignore[index]
+    for label, key in (
+        ("straightforward: full decode + pdqhash + hashlib (python-threatexchange's way)", "straightforward"),
+        ("vigil `hash_file` (one read, draft decode, PDQ + 8 dihedral, 3 crypto hashes)", "vigil_1core"),
+        ("decode-only floor (vigil's reduced decode, no hashing)", "decode_floor"),
+    ):
+        s = per[key]  # type: ignore[index]
+        lines.append(f"| {label} | {s * 1e3:.1f} | {1 / s:.1f} | {base / s:.2f}× vs straightforward |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--size-mb", type=int, default=1000)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--results", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    args = parser.parse_args()
+    if args.quick:
+        args.rows, args.size_mb = 100_000, 150
+    with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmpdir:
+        tmp = Path(tmpdir)
+        print(f"import: {args.rows:,} rows ...", flush=True)
+        imports = bench_import(tmp, args.rows)
+        print(f"scan: generating a {args.size_mb} MB corpus ...", flush=True)
+        scan = bench_scan(tmp, args.size_mb)
+    text = render(imports, scan, args)
+    args.results.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    csv.field_size_limit(1 << 20)
+    main()
