@@ -127,15 +127,31 @@ def import_records(
     ctx = _Context(file, source, known_good, default_category, utcnow())
     total = ImportStats()
     chunk: list[HashRecord] = []
+    analyzed = 0
     for rec in records:
         chunk.append(rec)
         if len(chunk) >= RECORDS_PER_CHUNK:
             _add(total, _import_chunk(session, chunk, ctx))
             chunk = []
+            analyzed = _refresh_statistics(session, total, analyzed)
     if chunk or not total.records:
         _add(total, _import_chunk(session, chunk, ctx))
+    _refresh_statistics(session, total, analyzed, final=True)
     total.sources = sorted(ctx.source_ids)
     return total
+
+
+def _refresh_statistics(session: Session, total: ImportStats, analyzed: int, *, final: bool = False) -> int:
+    """PostgreSQL plans from table statistics that a bulk COPY leaves stale (an empty table "has" 0 rows,
+    so later look-ups would scan whole tables). Re-analyse whenever the rows written since the last time
+    double, and at the end; returns the new mark."""
+    written = total.entries_created + total.signals_added + total.assessments_added
+    if session.bind is None or session.get_bind().dialect.name != "postgresql":
+        return written
+    if written and (written >= 2 * analyzed + 10_000 or (final and written > analyzed)):
+        session.connection().exec_driver_sql("ANALYZE entry, signal, assessment, change")
+        return written
+    return analyzed
 
 
 def _add(total: ImportStats, part: ImportStats) -> None:
