@@ -21,7 +21,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 class Context:
     def __init__(self, db: str | None, as_json: bool, verbosity: int) -> None:
-        self.settings = Settings(**({"db": db} if db else {}))
+        self.settings = Settings(db=db) if db else Settings()
         self.db_given = db is not None
         self.as_json = as_json
         self.verbosity = verbosity
@@ -208,9 +208,9 @@ def import_cmd(
     if obj.as_json:
         click.echo(json.dumps(total, indent=2))
     else:
-        for path, s in total.items():
+        for name, s in total.items():
             obj.say(
-                f"{path}: {s['records']} records, {s['entries_created']} new entries, "
+                f"{name}: {s['records']} records, {s['entries_created']} new entries, "
                 f"{s['signals_added']} new hashes, {s['assessments_added']} new assessments, "
                 f"{s['entries_updated']} entries updated"
             )

@@ -16,11 +16,17 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VIGIL_", extra="ignore")
 
     db: str = Field(default_factory=lambda: str(default_db_path()), description="store URL or SQLite path")
-    pdq_threshold: int = Field(31, ge=0, le=256, description="max Hamming distance for a PDQ match")
-    pdq_min_quality: int = Field(50, ge=0, le=100, description="PDQ hashes below this quality never match")
-    max_image_pixels: int = Field(178_956_970, gt=0, description="larger images are error items, not decoded")
-    decode_size: int = Field(
-        512, ge=64, description="JPEGs are decoded at reduced size, no smaller than this"
+    pdq_threshold: int = Field(default=31, ge=0, le=256, description="max Hamming distance for a PDQ match")
+    pdq_min_quality: int = Field(
+        default=50, ge=0, le=100, description="PDQ hashes below this quality never match"
     )
-    workers: int = Field(0, ge=0, description="hashing processes; 0 means one per core")
-    thumbnails: bool = Field(True, description="embed blurred greyscale thumbnails of matches in report.html")
+    max_image_pixels: int = Field(
+        default=178_956_970, gt=0, description="larger images are error items, not decoded"
+    )
+    decode_size: int = Field(
+        default=512, ge=64, description="JPEGs are decoded at reduced size, no smaller than this"
+    )
+    workers: int = Field(default=0, ge=0, description="hashing processes; 0 means one per core")
+    thumbnails: bool = Field(
+        default=True, description="embed blurred greyscale thumbnails of matches in report.html"
+    )

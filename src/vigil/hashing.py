@@ -80,7 +80,7 @@ def hash_file(
             rgb = decode_rgb(b"".join(kept), limits)
         else:
             with os.fdopen(open_readonly(path), "rb") as fh2:
-                rgb = decode_rgb(fh2, limits)  # type: ignore[arg-type]
+                rgb = decode_rgb(fh2, limits)
         result.decoded = True
         for signal in signals.image_signals():
             values, quality = signal.variants(rgb)

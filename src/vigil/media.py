@@ -6,6 +6,7 @@ import io
 import mimetypes
 import warnings
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import filetype
 import numpy as np
@@ -48,7 +49,7 @@ class DecodeLimits:
     decode_size: int = 512
 
 
-def decode_rgb(data: bytes | io.BufferedIOBase, limits: DecodeLimits) -> np.ndarray:
+def decode_rgb(data: bytes | BinaryIO, limits: DecodeLimits) -> np.ndarray:
     """Decode an image to an H×W×3 uint8 array, at reduced size where that keeps PDQ conformance.
 
     JPEGs use libjpeg's DCT scaling (Pillow draft mode, aspect kept, never below `decode_size`);

@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, TextIO
+from typing import ClassVar, TextIO, cast
 
 from vigil import signals
 from vigil.categories import parse_category
@@ -130,4 +130,4 @@ def hash_signal_for_hex(text: str) -> str | None:
 def open_text(path: Path, mode: str) -> TextIO:
     # utf-8-sig: files written on Windows often start with a byte-order mark.
     encoding = "utf-8-sig" if mode == "r" else "utf-8"
-    return open(path, mode, encoding=encoding, newline="")
+    return cast(TextIO, open(path, mode, encoding=encoding, newline=""))

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import insert
+
 from vigil.errors import VigilError
 from vigil.hashing import open_readonly
 from vigil.media import DecodeLimits
@@ -193,10 +195,10 @@ def _record_scan(
         for record in journal.read(items_path):
             batch.append(_scan_item(scan.id, record))
             if len(batch) >= 1000:
-                session.execute(ScanItem.__table__.insert(), batch)
+                session.execute(insert(ScanItem), batch)
                 batch = []
         if batch:
-            session.execute(ScanItem.__table__.insert(), batch)
+            session.execute(insert(ScanItem), batch)
         return int(scan.id)
 
 

@@ -11,12 +11,12 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, FromClause, text
+from sqlalchemy import Connection, Table, text
 
 LOOKUP_CHUNK = 5000
 
 
-def allocate_ids(conn: Connection, table: FromClause, count: int) -> list[int]:
+def allocate_ids(conn: Connection, table: Table, count: int) -> list[int]:
     if count == 0:
         return []
     if conn.dialect.name == "postgresql":
@@ -30,7 +30,7 @@ def allocate_ids(conn: Connection, table: FromClause, count: int) -> list[int]:
 
 
 def insert_rows(
-    conn: Connection, table: FromClause, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
     if not rows:
         return

@@ -14,8 +14,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from vigil.categories import KNOWN_GOOD
@@ -28,6 +29,11 @@ from vigil.store.policy import Effective, Grading, effective
 
 CHUNK = 900
 RECORDS_PER_CHUNK = 50_000
+# The tables behind the models, typed as Table for the bulk helpers.
+ENTRY = cast(Table, Entry.__table__)
+SIGNAL = cast(Table, SignalRow.__table__)
+ASSESSMENT = cast(Table, Assessment.__table__)
+CHANGE = cast(Table, Change.__table__)
 ENTRY_COLUMNS = (
     "id",
     "category",
@@ -258,7 +264,7 @@ def _import_chunk(session: Session, recs: list[HashRecord], ctx: _Context) -> Im
 
     # New entries: insert with their effective grading already computed.
     entry_ids: dict[Key, int] = {("e", eid): eid for eid in existing_entries}
-    new_ids = allocate_ids(conn, Entry.__table__, len(new_entries))
+    new_ids = allocate_ids(conn, ENTRY, len(new_entries))
     rows = []
     for i, (eid, rec) in enumerate(zip(new_ids, new_entries, strict=True)):
         entry_ids[("n", i)] = eid
@@ -278,18 +284,18 @@ def _import_chunk(session: Session, recs: list[HashRecord], ctx: _Context) -> Im
                 rec.notes,
             )
         )
-    insert_rows(conn, Entry.__table__, ENTRY_COLUMNS, rows)
+    insert_rows(conn, ENTRY, ENTRY_COLUMNS, rows)
     stats.entries_created = len(new_entries)
     insert_rows(
         conn,
-        SignalRow.__table__,
+        SIGNAL,
         ("entry_id", "type", "value", "quality"),
         [(entry_ids[k], t, v, q) for k, t, v, q in new_signals],
     )
     stats.signals_added = len(new_signals)
     insert_rows(
         conn,
-        Assessment.__table__,
+        ASSESSMENT,
         ("entry_id", "source_id", "category", "series_id", "victim_identified", "notes", "created_at"),
         [(entry_ids[key], *akey, notes, now) for key, akey, notes, _line in to_add],
     )
@@ -313,7 +319,7 @@ def _import_chunk(session: Session, recs: list[HashRecord], ctx: _Context) -> Im
         conn.execute(stmt, updates)
     stats.entries_updated = len(updates)
     stats.unchanged = len({k for k in wanted if k[0] == "e"} - touched)
-    insert_rows(conn, Change.__table__, ("entry_id", "kind", "created_at"), changes)
+    insert_rows(conn, CHANGE, ("entry_id", "kind", "created_at"), changes)
     return stats
 
 

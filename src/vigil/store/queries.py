@@ -115,7 +115,9 @@ def entry_infos(session: Session) -> dict[int, EntryInfo]:
     for eid, cat, ser, src, status in session.execute(
         select(Entry.id, Entry.category, Entry.series_id, Entry.source_id, Entry.status)
     ):
-        out[int(eid)] = EntryInfo(int(eid), cat, series.get(ser), sources.get(src), status)
+        out[int(eid)] = EntryInfo(
+            int(eid), cat, series.get(ser) if ser else None, sources.get(src) if src else None, status
+        )
     return out
 
 
