@@ -268,14 +268,7 @@ def hash_cmd(obj: Context, paths: tuple[str, ...], no_perceptual: bool) -> None:
             record["error"] = f"cannot read file: {exc.strerror or exc}"
             click.echo(json.dumps(record))
             continue
-        record["size"] = h.size
-        record.update({name: value.hex() for name, value in h.digests.items()})
-        record["pdq"] = None
-        record["pdq_quality"] = None
-        for name, result in h.image.items():
-            record[name] = result.hex
-            record[f"{name}_quality"] = result.quality
-        record["media_type"] = h.media_type
+        record.update(h.as_fields())
         if h.error:
             failures += 1
             record["error"] = h.error

@@ -6,6 +6,7 @@ import errno
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from vigil import signals
 from vigil.errors import HashError
@@ -28,6 +29,20 @@ class FileHashes:
     variants: dict[str, list[bytes]] = field(default_factory=dict)
     error: str | None = None
     decoded: bool = False
+
+    def as_fields(self) -> dict[str, Any]:
+        """size, every signal's hex value (None where not computed), image qualities, media_type."""
+        fields: dict[str, Any] = {"size": self.size}
+        for signal in signals.all_signals():
+            if signal.kind == "stream":
+                digest = self.digests.get(signal.name)
+                fields[signal.name] = digest.hex() if digest is not None else None
+            else:
+                result = self.image.get(signal.name)
+                fields[signal.name] = result.hex if result else None
+                fields[f"{signal.name}_quality"] = result.quality if result else None
+        fields["media_type"] = self.media_type
+        return fields
 
 
 def open_readonly(path: str) -> int:

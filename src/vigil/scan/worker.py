@@ -45,13 +45,7 @@ def process_with(item: Item, config: WorkerConfig, matcher: Matcher) -> dict[str
     except OSError as exc:
         record["error"] = f"cannot read file: {exc.strerror or exc}"
         return record
-    record["size"] = hashes.size
-    record["media_type"] = hashes.media_type
-    for name, value in hashes.digests.items():
-        record[name] = value.hex()
-    for name, result in hashes.image.items():
-        record[name] = result.hex
-        record[f"{name}_quality"] = result.quality
+    record.update(hashes.as_fields())
     matches = matcher.match(hashes)
     failed = hashes.error is not None
     record["status"] = "error" if failed else "ok"
