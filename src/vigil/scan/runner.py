@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
+from vigil import signals
 from vigil.errors import VigilError
 from vigil.hashing import open_readonly
 from vigil.media import DecodeLimits
@@ -203,8 +204,6 @@ def _record_scan(
 
 
 def _scan_item(scan_id: int, record: dict[str, Any]) -> dict[str, Any]:
-    from vigil import signals
-
     hashes = {s.name: record[s.name] for s in signals.all_signals() if record.get(s.name)}
     quality = {
         s.name: record[f"{s.name}_quality"]
