@@ -194,17 +194,19 @@ def import_cmd(
     reader = exchange.get(fmt)
     options = exchange.ImportOptions(ignore_extra=ignore_extra)
     total: dict[str, Any] = {}
-    with obj.store() as store, store.transaction() as session:
-        for path in files:
-            stats: ImportStats = import_records(
-                session,
-                exchange.iter_file(path, reader, options),
-                file=str(path),
-                source=source or ("known-good" if known_good else "local"),
-                known_good=known_good,
-                default_category=category,
-            )
-            total[str(path)] = stats.as_dict()
+    with obj.store() as store:
+        with store.transaction() as session:
+            for path in files:
+                stats: ImportStats = import_records(
+                    session,
+                    exchange.iter_file(path, reader, options),
+                    file=str(path),
+                    source=source or ("known-good" if known_good else "local"),
+                    known_good=known_good,
+                    default_category=category,
+                )
+                total[str(path)] = stats.as_dict()
+        _sync_index(obj, store)
     if obj.as_json:
         click.echo(json.dumps(total, indent=2))
     else:
@@ -214,6 +216,21 @@ def import_cmd(
                 f"{s['signals_added']} new hashes, {s['assessments_added']} new assessments, "
                 f"{s['entries_updated']} entries updated"
             )
+
+
+def _sync_index(obj: Context, store: Any) -> None:
+    """Bring the perceptual indexes up to the store's latest change (the store stays the truth: an index
+    that cannot be updated now is caught up by the next scan or `vigil index sync`)."""
+    from vigil.index import sync
+
+    try:
+        reports = sync.sync(store)
+    except (VigilError, OSError) as exc:
+        obj.say(f"warning: perceptual index not updated ({exc}); run `vigil index sync`")
+        return
+    for r in reports:
+        if r.entries_changed and obj.verbosity > 0:
+            obj.say(f"{r.signal} index: {r.rows} rows, {r.entries_changed} entries updated")
 
 
 @main.command("export")
@@ -238,6 +255,109 @@ def export_cmd(obj: Context, file: Path, fmt: str, since: int | None) -> None:
         click.echo(json.dumps({"file": str(file), "format": fmt, "records": count}))
     else:
         obj.say(f"wrote {count} records to {file}")
+
+
+@main.command("retract")
+@click.argument("entries", nargs=-1, required=True)
+@click.option("--restore", is_flag=True, help="Make retracted entries active again.")
+@common
+def retract_cmd(obj: Context, entries: tuple[str, ...], restore: bool) -> None:
+    """Retract known entries (they stop matching and leave exports), by id or as SIGNAL:HEX."""
+    from vigil import signals
+    from vigil.store.bulk import lookup_signal_owners
+    from vigil.store.ingest import set_status
+
+    with obj.store() as store:
+        with store.transaction() as session:
+            ids: list[int] = []
+            for text in entries:
+                if text.isdigit():
+                    ids.append(int(text))
+                    continue
+                name, _, value = text.partition(":")
+                try:
+                    raw = signals.get(name).parse(value)
+                except (KeyError, ValueError) as exc:
+                    raise click.BadParameter(f"{text}: {exc}", param_hint="ENTRIES") from None
+                owner = lookup_signal_owners(session.connection(), name, [raw]).get(raw)
+                if owner is None:
+                    raise click.BadParameter(f"{text}: no such hash in the store", param_hint="ENTRIES")
+                ids.append(owner)
+            changed = set_status(session, ids, "active" if restore else "retracted")
+        _sync_index(obj, store)
+    if obj.as_json:
+        click.echo(json.dumps({"changed": changed}))
+    else:
+        obj.say(f"{'restored' if restore else 'retracted'} {len(changed)} entries")
+
+
+# ---- perceptual index ----
+
+
+@main.group("index")
+def index_group() -> None:
+    """The memory-mapped perceptual (PDQ) index kept beside the store."""
+
+
+def _index_reports(obj: Context, reports: list[Any], verb: str) -> None:
+    if obj.as_json:
+        click.echo(json.dumps([r.as_dict() for r in reports], indent=2))
+        return
+    for r in reports:
+        obj.say(f"{r.signal}: {verb}, {r.rows} rows, store change {r.store_seq}")
+        for p in r.problems:
+            obj.say(f"  problem: {p}")
+
+
+@index_group.command("sync")
+@common
+def index_sync(obj: Context) -> None:
+    """Apply the store's changes since the index was last brought up to date."""
+    from vigil.index import sync
+
+    with obj.store() as store:
+        _index_reports(obj, sync.sync(store), "up to date")
+
+
+@index_group.command("rebuild")
+@common
+def index_rebuild(obj: Context) -> None:
+    """Write the index afresh from the store (atomically; readers keep the old one until they reopen)."""
+    from vigil.index import sync
+
+    with obj.store() as store:
+        _index_reports(obj, sync.rebuild(store), "rebuilt")
+
+
+@index_group.command("verify")
+@common
+def index_verify(obj: Context) -> None:
+    """Check the index files and compare them row for row with the store; exit 1 on any problem."""
+    from vigil.index import sync
+
+    with obj.store() as store:
+        reports = sync.verify(store)
+    _index_reports(obj, reports, "checked")
+    if any(r.problems for r in reports):
+        raise click.exceptions.Exit(1)
+
+
+@index_group.command("stats")
+@common
+def index_stats(obj: Context) -> None:
+    """Rows, pending log records, size on disk and store position of each index."""
+    from vigil.index import PDQIndex, sync
+
+    out = []
+    with obj.store() as store:
+        for sig in sync.indexed_signals():
+            with PDQIndex.open(sync.index_root(store) / sig.name, create=False) as index:
+                out.append({"signal": sig.name} | index.stats())
+    if obj.as_json:
+        click.echo(json.dumps(out, indent=2))
+    else:
+        for row in out:
+            click.echo(" ".join(f"{k}={v}" for k, v in row.items()))
 
 
 # ---- hash / scan / demo ----

@@ -16,6 +16,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VIGIL_", extra="ignore")
 
     db: str = Field(default_factory=lambda: str(default_db_path()), description="store URL or SQLite path")
+    index_dir: str | None = Field(
+        default=None,
+        description="perceptual index directory (default: beside a SQLite store, else per database)",
+    )
     pdq_threshold: int = Field(default=31, ge=0, le=256, description="max Hamming distance for a PDQ match")
     pdq_min_quality: int = Field(
         default=50, ge=0, le=100, description="PDQ hashes below this quality never match"

@@ -208,8 +208,7 @@ def test_exact_hash_of_a_corrupt_image_is_still_known(case: dict) -> None:
 
 def test_unreadable_file_is_an_error_item(tmp_path: Path) -> None:
     store = Store(str(tmp_path / "s.db"))
-    with store.session() as s:
-        matcher = Matcher.from_store(s)
+    matcher = Matcher.from_store(store)
     config = WorkerConfig(DecodeLimits(), True)
     gone = process_with(Item("ev/gone.jpg", str(tmp_path / "gone.jpg"), 10), config, matcher)
     assert gone["status"] == "error" and gone["verdict"] == "error"

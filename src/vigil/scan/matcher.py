@@ -1,8 +1,9 @@
 """Match one file's hashes against a snapshot of the store taken when the scan starts.
 
-Exact signals are looked up in dictionaries, perceptual ones in an index searched with every variant
-(rotations/flips) of the query. The snapshot is built once in the parent and inherited by the worker
-processes, so workers never touch the database.
+Exact signals are looked up in dictionaries, perceptual ones in the store's memory-mapped index (brought up
+to date with the store first), searched with every variant (rotations/flips) of the query in one call. The
+snapshot is built once in the parent and inherited by the worker processes, which share the index's pages
+and never touch the database.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy.orm import Session
 
 from vigil import signals
 from vigil.categories import KNOWN_GOOD
+from vigil.errors import VigilError
 from vigil.hashing import FileHashes
-from vigil.index import BruteForceIndex
-from vigil.store import queries
+from vigil.index import PDQIndex, sync
+from vigil.store import Store, queries
 
 CATEGORY_ORDER = "ABCIXPNG"
 
@@ -46,7 +47,7 @@ class Matcher:
     def __init__(
         self,
         exact: dict[str, dict[bytes, list[int]]],
-        perceptual: dict[str, BruteForceIndex],
+        perceptual: dict[str, PDQIndex],
         entries: dict[int, queries.EntryInfo],
         thresholds: dict[str, int],
         min_quality: dict[str, int],
@@ -60,35 +61,32 @@ class Matcher:
 
     @classmethod
     def from_store(
-        cls, session: Session, *, pdq_threshold: int | None = None, pdq_min_quality: int | None = None
+        cls, store: Store, *, pdq_threshold: int | None = None, pdq_min_quality: int | None = None
     ) -> Matcher:
-        entries = {eid: e for eid, e in queries.entry_infos(session).items() if e.status == "active"}
-        exact: dict[str, dict[bytes, list[int]]] = {}
-        perceptual: dict[str, BruteForceIndex] = {}
+        for report in sync.sync(store):  # the index is the store's, brought up to its latest change
+            if report.problems:
+                raise VigilError(f"{report.signal} index: {'; '.join(report.problems)}")
+        perceptual: dict[str, PDQIndex] = {}
         thresholds: dict[str, int] = {}
         min_quality: dict[str, int] = {}
-        for signal in signals.all_signals():
-            if signal.exact:
-                table: dict[bytes, list[int]] = defaultdict(list)
-                for eid, value, _q in queries.iter_signals(session, signal.name):
-                    if eid in entries:
-                        table[value].append(eid)
-                exact[signal.name] = dict(table)
-                continue
-            threshold = signal.threshold
-            floor = signal.min_quality
+        for signal in sync.indexed_signals():
+            threshold, floor = signal.threshold, signal.min_quality
             if signal.name == "pdq":
                 threshold = pdq_threshold if pdq_threshold is not None else threshold
                 floor = pdq_min_quality if pdq_min_quality is not None else floor
             thresholds[signal.name] = threshold
             min_quality[signal.name] = floor
-            ids, values = [], []
-            for eid, value, q in queries.iter_signals(session, signal.name):
-                if eid in entries and (q is None or q >= floor):
-                    ids.append(eid)
-                    values.append(np.frombuffer(value, dtype=np.uint8))
-            matrix = np.vstack(values) if values else np.zeros((0, signal.size), np.uint8)
-            perceptual[signal.name] = BruteForceIndex(matrix, np.asarray(ids, dtype=np.int64))
+            perceptual[signal.name] = PDQIndex.open(sync.index_root(store) / signal.name, create=False)
+        with store.session() as session:
+            entries = {eid: e for eid, e in queries.entry_infos(session).items() if e.status == "active"}
+            exact: dict[str, dict[bytes, list[int]]] = {}
+            for signal in signals.all_signals():
+                if signal.exact:
+                    table: dict[bytes, list[int]] = defaultdict(list)
+                    for eid, value, _q in queries.iter_signals(session, signal.name):
+                        if eid in entries:
+                            table[value].append(eid)
+                    exact[signal.name] = dict(table)
         return cls(exact, perceptual, entries, thresholds, min_quality)
 
     def is_known_good(self, digests: dict[str, bytes]) -> bool:
@@ -107,14 +105,17 @@ class Matcher:
         for name, variants in hashes.variants.items():
             index = self.perceptual.get(name)
             quality = hashes.image[name].quality
-            if index is None or not len(index) or (quality is not None and quality < self.min_quality[name]):
+            if (
+                index is None
+                or index.is_empty()
+                or (quality is not None and quality < self.min_quality[name])
+            ):
                 continue
             queries_ = np.frombuffer(b"".join(variants), dtype=np.uint8).reshape(len(variants), -1)
-            for hits in index.search(queries_, self.thresholds[name]):
-                for eid, dist in hits:
-                    key = (name, eid)
-                    if key not in found or dist < found[key].distance:
-                        found[key] = self._match(name, dist, eid)
+            hits = index.search_variants(queries_, self.thresholds[name], min_quality=self.min_quality[name])
+            for eid, dist in hits:
+                if eid in self.entries:
+                    found[(name, eid)] = self._match(name, dist, eid)
         return sorted(found.values(), key=_rank)
 
     def _match(self, signal: str, distance: int, eid: int) -> Match:

@@ -75,10 +75,9 @@ def run_scan(store: Store, options: ScanOptions) -> dict[str, Any]:
             todo.append(found)
     walk_s = time.monotonic() - t0
 
-    with store.session() as session:
-        matcher = Matcher.from_store(
-            session, pdq_threshold=options.pdq_threshold, pdq_min_quality=options.pdq_min_quality
-        )
+    matcher = Matcher.from_store(
+        store, pdq_threshold=options.pdq_threshold, pdq_min_quality=options.pdq_min_quality
+    )
     config = WorkerConfig(options.limits, options.perceptual)
     workers = options.workers or os.cpu_count() or 1
     show = sys.stderr.isatty() if options.progress is None else options.progress

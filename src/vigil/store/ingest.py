@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from vigil.categories import KNOWN_GOOD
-from vigil.errors import ImportFormatError
+from vigil.errors import ImportFormatError, StoreError
 from vigil.exchange.base import HashRecord
 from vigil.store.bulk import allocate_ids, insert_rows, lookup_signal_owners
 from vigil.store.models import Assessment, Change, Entry, Series, Source, utcnow
@@ -388,3 +388,29 @@ def _assessments(conn: Connection, entry_ids: list[int]) -> dict[int, list[tuple
             when = created if created.tzinfo else created.replace(tzinfo=UTC)
             out[int(eid)].append((akey, Grading(int(trust), when, int(aid), int(src), cat, ser, vic)))
     return out
+
+
+def set_status(session: Session, entry_ids: Iterable[int], status: str) -> list[int]:
+    """Retract entries (status "retracted") or restore them ("active"); the change log records each one
+    whose status changed, so exports, deltas and the perceptual index follow. Returns those ids."""
+    if status not in ("active", "retracted"):
+        raise ValueError(f"unknown entry status {status!r}")
+    wanted = sorted(set(entry_ids))
+    found = {
+        int(i): s for i, s in session.execute(select(Entry.id, Entry.status).where(Entry.id.in_(wanted)))
+    }
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        raise StoreError(f"no entry with id {', '.join(map(str, missing[:5]))}")
+    changed = [i for i in wanted if found[i] != status]
+    if changed:
+        now = utcnow()
+        session.execute(update(Entry).where(Entry.id.in_(changed)).values(status=status, updated_at=now))
+        kind = "retract" if status == "retracted" else "restore"
+        insert_rows(
+            session.connection(),
+            CHANGE,
+            ("entry_id", "kind", "created_at"),
+            [(i, kind, now) for i in changed],
+        )
+    return changed
