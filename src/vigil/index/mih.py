@@ -323,6 +323,7 @@ class PDQIndex:
             raise IndexError_(f"{self.path}: index format {manifest.get('version')!r} is not supported")
         self.generation = int(manifest["generation"])
         self._segment_store_seq = int(manifest.get("store_seq", 0))
+        self.store_token = str(manifest.get("store_token", ""))
         segment = manifest.get("segment")
         self.segment = _Segment.load(self.path / segment) if segment else _Segment.empty()
         self.delta = _Delta()
@@ -365,6 +366,7 @@ class PDQIndex:
             self.delta.remove(np.frombuffer(body, np.int64, n, 0), self._ops)
         elif op == b"M":
             self.store_seq = n
+            self.store_token = bytes(body).decode()
         else:
             raise IndexError_(f"{self._log_path}: unknown record {op!r}")
 
@@ -422,9 +424,10 @@ class PDQIndex:
         if len(i):
             self._append(b"R" + len(i).to_bytes(8, "little") + i.tobytes())
 
-    def mark(self, store_seq: int) -> None:
-        """Record that the index now reflects the store up to change `store_seq`."""
-        self._append(b"M" + int(store_seq).to_bytes(8, "little"))
+    def mark(self, store_seq: int, token: str = "") -> None:
+        """Record that the index now reflects the store up to change `store_seq`; `token` identifies that
+        change (so an index facing a restored or recreated store notices it is not that store's)."""
+        self._append(b"M" + int(store_seq).to_bytes(8, "little") + token.encode())
 
     def _append(self, payload: bytes) -> None:
         self._acquire()
@@ -466,10 +469,16 @@ class PDQIndex:
         if not self._ops:
             return
         hashes, ids, quality = self.live_rows()
-        self.replace(hashes, ids, quality, store_seq=self.store_seq)
+        self.replace(hashes, ids, quality, store_seq=self.store_seq, store_token=self.store_token)
 
     def replace(
-        self, hashes: np.ndarray, ids: np.ndarray, quality: np.ndarray | None = None, *, store_seq: int = 0
+        self,
+        hashes: np.ndarray,
+        ids: np.ndarray,
+        quality: np.ndarray | None = None,
+        *,
+        store_seq: int = 0,
+        store_token: str = "",
     ) -> None:
         """Make these rows the whole content of the index, atomically (used by save and rebuild)."""
         self._acquire()
@@ -491,7 +500,12 @@ class PDQIndex:
             tmp.rename(self.path / name)
         _write_manifest(
             self.path,
-            {"generation": generation, "segment": name if len(h) else None, "store_seq": int(store_seq)},
+            {
+                "generation": generation,
+                "segment": name if len(h) else None,
+                "store_seq": int(store_seq),
+                "store_token": store_token,
+            },
         )
         if self._log_fd is not None:
             os.close(self._log_fd)

@@ -95,6 +95,14 @@ def _store_seq(session: Session) -> int:
     return int(session.scalar(select(func.max(Change.seq))) or 0)
 
 
+def _token(session: Session, seq: int) -> str:
+    """What identifies change `seq` of this store: its entry and time ("" before the first change)."""
+    if not seq:
+        return ""
+    row = session.execute(select(Change.entry_id, Change.created_at).where(Change.seq == seq)).first()
+    return "" if row is None else f"{int(row[0])}@{row[1].isoformat()}"
+
+
 @dataclass
 class SyncReport:
     signal: str
@@ -120,29 +128,33 @@ class SyncReport:
 def rebuild_one(session: Session, index: PDQIndex, signal: str) -> SyncReport:
     seq = _store_seq(session)  # read first: rows committed meanwhile are re-applied by the next catch-up
     rows = store_rows(session, signal)
-    index.replace(rows.hashes, rows.ids, rows.quality, store_seq=seq)
+    index.replace(rows.hashes, rows.ids, rows.quality, store_seq=seq, store_token=_token(session, seq))
     return SyncReport(signal, len(rows), seq, rebuilt=True)
 
 
 def catch_up(session: Session, index: PDQIndex, signal: str) -> SyncReport:
     """Apply the store's changes since the index's position; rebuild when that is cheaper."""
     since = index.store_seq
+    token = _token(session, since)
+    if token != index.store_token or (since and not token):
+        # The store is not the one this index followed (recreated, restored from backup): start afresh.
+        return rebuild_one(session, index, signal)
     changed = [
         int(e) for (e,) in session.execute(select(Change.entry_id).where(Change.seq > since).distinct())
     ]
     seq = _store_seq(session)
     if not changed:
         if seq != since:
-            index.mark(seq)
+            index.mark(seq, _token(session, seq))
         return SyncReport(signal, len(index), seq)
-    if len(changed) > max(REBUILD_ENTRIES, len(index.segment) // 4):
+    if index.is_empty() or len(changed) > max(REBUILD_ENTRIES, len(index.segment) // 4):
         report = rebuild_one(session, index, signal)
         report.entries_changed = len(changed)
         return report
     rows = store_rows(session, signal, changed)
     index.remove(changed)
     index.add(rows.hashes, rows.ids, rows.quality)
-    index.mark(seq)
+    index.mark(seq, _token(session, seq))
     report = SyncReport(signal, 0, seq, entries_changed=len(changed))
     if len(index.delta) > max(SAVE_ROWS, len(index.segment) // 8):
         index.save()
@@ -196,7 +208,9 @@ def verify(store: Store) -> list[SyncReport]:
             with index:
                 report.rows = len(index)
                 report.problems += index.verify()
-                if index.store_seq != seq:
+                if index.store_token != _token(session, index.store_seq):
+                    report.problems.append("index was built from another store (run `vigil index rebuild`)")
+                elif index.store_seq != seq:
                     report.problems.append(
                         f"index reflects store change {index.store_seq}, the store is at {seq} "
                         "(run `vigil index sync`)"
