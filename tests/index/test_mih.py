@@ -91,10 +91,12 @@ def test_search_equals_brute_force(
     all_hashes = np.concatenate([hashes[live], extra])
     all_ids = np.concatenate([ids[live], extra_ids[: len(extra)]])
 
-    picks = rng.integers(0, len(all_hashes), 25)
+    # Queries near stored rows, live or removed, and unrelated ones.
+    pool = np.concatenate([hashes, extra])
+    picks = rng.integers(0, len(pool), 25)
     queries = np.concatenate(
         [
-            flip(all_hashes[picks], rng.integers(0, 40, len(picks)), rng),
+            flip(pool[picks], rng.integers(0, 40, len(picks)), rng),
             rng.integers(0, 256, (5, 32), dtype=np.uint8),  # unrelated
         ]
     )
