@@ -57,11 +57,12 @@ _POP16 = np.bitwise_count(np.arange(KEYS, dtype=np.uint16)).astype(np.int8)
 # Past this share of the stored rows as candidates, scanning every row is cheaper than the chunk tables.
 _BRUTE_SHARE = 0.25
 # Candidate rows gathered per batch (bounds the memory a search uses).
-_BATCH_CANDIDATES = 1 << 20
+_BATCH_CANDIDATES = 1 << 18
 _THREADS = max(1, min(8, len(os.sched_getaffinity(0))))
 
 Hit = tuple[int, int]
 _Found = tuple[np.ndarray, np.ndarray, np.ndarray]  # query numbers, rows, distances
+_NOTHING: _Found = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
 
 
 class IndexError_(VigilError):
@@ -172,42 +173,50 @@ class _Segment:
         return sum(len(_MASKS[bits]) for _, bits in plan) * len(self) / KEYS
 
     def search(self, q: np.ndarray, radius: int, plan: list[tuple[int, int]]) -> list[_Found]:
-        """(query number, row, distance) of every row within `radius`, one chunk's probes at a time.
+        """(query number, row, distance) of every row within `radius`: chunk 0 (whose order is the rows'
+        own) in one pass, all other probed chunks together in a second.
 
-        Candidates of a chunk come out grouped by query, so the query words are repeated rather than
-        gathered; rows are gathered with np.take (a straight copy loop, many times faster than fancy
-        indexing of a 2-D array) and the four popcounts are summed as the bytes of one uint32.
+        The probes of many chunks are looked up in the flattened offset tables at once; the candidates
+        come out grouped by query, so the query words are repeated rather than gathered. Rows are gathered
+        with np.take (a straight copy loop, many times faster than fancy indexing of a 2-D array) and the
+        four per-word popcounts are summed as the bytes of one uint32. A row found through several chunks
+        is reported once per chunk; callers keep the nearest per id anyway.
         """
+        first = [(j, bits) for j, bits in plan if j == 0]
+        rest = [(j, bits) for j, bits in plan if j != 0]
+        return [self._probe(q, radius, group) for group in (first, rest) if group]
+
+    def _probe(self, q: np.ndarray, radius: int, plan: list[tuple[int, int]]) -> _Found:
+        n = len(self)
         keys = q.view("<u2")
-        qwords = q.view(np.uint64)
-        words = self.words
-        found: list[_Found] = []
+        probes, bases = [], []
         for j, bits in plan:
             masks = _MASKS[bits]
-            probes = (keys[:, j, None] ^ masks[None, :]).astype(np.intp)
-            table = self.offsets[j]
-            starts = np.take(table, probes).astype(np.int64)
-            lengths = np.take(table, probes + 1).astype(np.int64) - starts
-            per_query = lengths.sum(axis=1)
-            positions = _ragged(starts.ravel(), lengths.ravel())
-            if not len(positions):
-                continue
-            rows = positions if j == 0 else np.take(self.perm[j - 1], positions).astype(np.int64)
-            x = np.take(words, rows, axis=0)
-            x ^= np.repeat(qwords, per_query, axis=0)
-            counts = np.bitwise_count(x).view(np.uint32).reshape(-1)
-            # Byte sum of the four per-word counts (each <= 64); only a distance of exactly 256 wraps to 0,
-            # so the few hits are measured again exactly.
-            approx = (counts * np.uint32(0x01010101)) >> np.uint32(24)
-            hit = np.flatnonzero(approx <= radius)
-            if not len(hit):
-                continue
-            dist = np.bitwise_count(x[hit]).sum(axis=1, dtype=np.int64)
-            ok = dist <= radius
-            hit, dist = hit[ok], dist[ok]
-            qn = np.searchsorted(np.cumsum(per_query), hit, side="right")
-            found.append((qn, rows[hit], dist))
-        return found
+            probes.append((keys[:, j, None] ^ masks[None, :]).astype(np.int64) + j * (KEYS + 1))
+            bases.append(np.full(len(masks), (j - 1) * n, np.int64))
+        flat = np.concatenate(probes, axis=1) if len(probes) > 1 else probes[0]
+        offsets = self.offsets.reshape(-1)
+        starts = np.take(offsets, flat).astype(np.int64)
+        lengths = np.take(offsets, flat + 1).astype(np.int64) - starts
+        per_query = lengths.sum(axis=1)
+        if plan[0][0] != 0:
+            # Positions in chunk j's order become rows through perm[j - 1] (flattened: base (j - 1)·n).
+            starts += np.concatenate(bases)[None, :]
+        lengths = lengths.ravel()
+        positions = _ragged(starts.ravel(), lengths)
+        if not len(positions):
+            return _NOTHING
+        rows = positions if plan[0][0] == 0 else np.take(self.perm.reshape(-1), positions).astype(np.int64)
+        x = np.take(self.words, rows, axis=0)
+        x ^= np.repeat(q.view(np.uint64), per_query, axis=0)
+        counts = np.bitwise_count(x).view(np.uint32).reshape(-1)
+        # Only a distance of exactly 256 wraps to 0 in the byte sum, so the few hits are measured again.
+        approx = (counts * np.uint32(0x01010101)) >> np.uint32(24)
+        hit = np.flatnonzero(approx <= radius)
+        dist = np.bitwise_count(x[hit]).sum(axis=1, dtype=np.int64)
+        hit, dist = hit[dist <= radius], dist[dist <= radius]
+        qn = np.searchsorted(np.cumsum(per_query), hit, side="right")
+        return qn, rows[hit], dist
 
 
 def _write_segment(directory: Path, hashes: np.ndarray, ids: np.ndarray, quality: np.ndarray) -> None:
