@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import os
 import shutil
@@ -187,21 +188,16 @@ class _Segment:
         return [self._probe(q, radius, group) for group in (first, rest) if group]
 
     def _probe(self, q: np.ndarray, radius: int, plan: list[tuple[int, int]]) -> _Found:
-        n = len(self)
-        keys = q.view("<u2")
-        probes, bases = [], []
-        for j, bits in plan:
-            masks = _MASKS[bits]
-            probes.append((keys[:, j, None] ^ masks[None, :]).astype(np.int64) + j * (KEYS + 1))
-            bases.append(np.full(len(masks), (j - 1) * n, np.int64))
-        flat = np.concatenate(probes, axis=1) if len(probes) > 1 else probes[0]
+        chunk, masks, table_base, row_base = _probe_arrays(tuple(plan), len(self))
+        # Every probe of every query: its chunk's key XOR a mask, as an index into the flat offset tables.
+        flat = (q.view("<u2")[:, chunk] ^ masks).astype(np.int64) + table_base
         offsets = self.offsets.reshape(-1)
         starts = np.take(offsets, flat).astype(np.int64)
         lengths = np.take(offsets, flat + 1).astype(np.int64) - starts
         per_query = lengths.sum(axis=1)
         if plan[0][0] != 0:
             # Positions in chunk j's order become rows through perm[j - 1] (flattened: base (j - 1)·n).
-            starts += np.concatenate(bases)[None, :]
+            starts += row_base
         lengths = lengths.ravel()
         positions = _ragged(starts.ravel(), lengths)
         if not len(positions):
@@ -217,6 +213,16 @@ class _Segment:
         hit, dist = hit[dist <= radius], dist[dist <= radius]
         qn = np.searchsorted(np.cumsum(per_query), hit, side="right")
         return qn, rows[hit], dist
+
+
+@functools.lru_cache(maxsize=64)
+def _probe_arrays(plan: tuple[tuple[int, int], ...], n: int) -> tuple[np.ndarray, ...]:
+    """For a probe plan: each probe's chunk, mask, offset-table base and (for chunks > 0) order base."""
+    chunk = np.concatenate([np.full(len(_MASKS[bits]), j, np.intp) for j, bits in plan])
+    masks = np.concatenate([_MASKS[bits] for _, bits in plan])
+    table_base = chunk.astype(np.int64) * (KEYS + 1)
+    row_base = np.maximum(chunk.astype(np.int64) - 1, 0) * n
+    return chunk, masks, table_base, row_base
 
 
 def _write_segment(directory: Path, hashes: np.ndarray, ids: np.ndarray, quality: np.ndarray) -> None:

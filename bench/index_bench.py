@@ -172,7 +172,6 @@ def bench_faiss(tmp: Path, hashes: np.ndarray, queries: np.ndarray) -> tuple[dic
         single = _rate(search, queries[:N_SINGLE], True)
     finally:
         faiss.omp_set_num_threads(threads)
-    del index
     probe = _probe("faiss", path)
     return (
         {
@@ -253,7 +252,8 @@ def render(rows: list[dict[str, Any]]) -> list[str]:
         ):
             e = r[key]
             lines.append(
-                f"| {n:,} | {name} | {e['build_s']:.1f} | {e['bytes'] / 2**20:,.0f} MiB | {e['bytes'] / n:.1f} | "
+                f"| {n:,} | {name} | {e['build_s']:.1f} | {e['bytes'] / 2**20:,.0f} MiB | "
+                f"{e['bytes'] / n:.1f} | "
                 f"{e['open_s']:.3f} | {e['rss_open'] / 2**20:,.0f} MiB | {e['batched_qps']:,.0f} | "
                 f"{e['batched_qps_1thread']:,.0f} | {e['single_qps']:,.0f} | {recall:.1%} |"
             )
@@ -268,11 +268,13 @@ def render(rows: list[dict[str, Any]]) -> list[str]:
         lines.append(
             f"- {r['n']:,}: vigil/faiss batched {v['batched_qps'] / f['batched_qps']:.1f}×, one thread "
             f"{v['batched_qps_1thread'] / f['batched_qps_1thread']:.1f}×, single query "
-            f"{v['single_qps'] / f['single_qps']:.1f}×, open {f['open_s'] / max(v['open_s'], 1e-9):,.0f}× faster, "
+            f"{v['single_qps'] / f['single_qps']:.1f}×, "
+            f"open {f['open_s'] / max(v['open_s'], 1e-9):,.0f}× faster, "
             f"{f['bytes'] / v['bytes']:.1f}× smaller on disk; vigil vs brute force single query "
             f"{v['single_qps'] / r['brute']['single_qps']:,.0f}×. Adding 1 % more rows (log): "
             f"{v['add_1pct_s']:.2f} s, then batched {v['batched_qps_with_1pct_log']:,.0f} q/s. "
-            f"Answers equal brute force: {r['vigil_equals_brute_force']}; equal faiss: {r['vigil_equals_faiss']}."
+            f"Answers equal brute force: {r['vigil_equals_brute_force']}; "
+            f"equal faiss: {r['vigil_equals_faiss']}."
         )
     return lines
 
