@@ -431,8 +431,9 @@ DESIGN_NOTES = """\
   with `np.take` in one pass, XORed with the repeated query words and popcounted; the time goes
   to the random 32-byte row reads (memory latency), which is what bounds the 10 M figures.
   Batches of queries are split across threads (numpy releases the GIL in these loops).
-- Incremental: adds and removes are appended to a checksummed, fsynced log; added rows are searched
-  by brute force and removed ids filtered out until `save()` writes a new segment and swaps the
+- Incremental: adds and removes are appended to a checksummed, fsynced log; the live added rows
+  are searched through a small in-memory multi-index (rebuilt when the log changes: ~0.1 s per
+  100 k rows) and removed ids filtered out, until `save()` writes a new segment and swaps the
   manifest atomically. The store stays the source of truth (`vigil index sync|rebuild|verify`).
 - faiss MIH keeps one hash table per chunk in RAM; HMA pickles the whole index and every matcher
   process deserialises it (the open time and RSS above, paid per process).""".splitlines()

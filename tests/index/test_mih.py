@@ -10,13 +10,14 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vigil.index import BruteForceIndex, PDQIndex
+from vigil.index import BruteForceIndex, PDQIndex, mih
 from vigil.index.mih import IndexError_, probe_plan
 
 BITS = 256
@@ -70,14 +71,27 @@ def test_probe_plan_is_pigeonhole_exact() -> None:
     radius=st.sampled_from([0, 1, 15, 16, 17, 31, 32, 47, 63]) | st.integers(0, 80),
     removed=st.integers(0, 20),
     added=st.integers(0, 60),
+    tables=st.booleans(),
 )
 def test_search_equals_brute_force(
-    tmp_path_factory: pytest.TempPathFactory, seed: int, n: int, radius: int, removed: int, added: int
+    tmp_path_factory: pytest.TempPathFactory,
+    seed: int,
+    n: int,
+    radius: int,
+    removed: int,
+    added: int,
+    tables: bool,
 ) -> None:
+    # Small segments are normally scanned whole; `tables` forces the multi-index path even for them.
+    with mock.patch.object(mih, "_BRUTE_ROWS", 0 if tables else mih._BRUTE_ROWS):
+        check_against_brute_force(tmp_path_factory.mktemp("idx"), seed, n, radius, removed, added)
+
+
+def check_against_brute_force(path: Path, seed: int, n: int, radius: int, removed: int, added: int) -> None:
     rng = np.random.default_rng(seed)
     hashes = clustered(rng, n)
     ids = rng.integers(0, max(2, len(hashes) // 2), len(hashes))  # ids repeat, as a video's frames do
-    index = PDQIndex.open(tmp_path_factory.mktemp("idx"))
+    index = PDQIndex.open(path)
     index.replace(hashes, ids)
     # Incremental changes on top of the segment: removals, then additions (some under removed ids).
     gone = rng.choice(ids, min(removed, len(ids)), replace=False) if removed else np.zeros(0, np.int64)
@@ -312,3 +326,28 @@ def test_opening_maps_files_instead_of_reading_them(tmp_path: Path) -> None:
     assert data["rows"] == 1_000_000
     # ~97 MB of index files; opening them must not read them into memory.
     assert data["open_bytes"] < 20 * 2**20, data
+
+
+def test_answers_equal_faiss_multi_index_as_threatexchange_configures_it(tmp_path: Path) -> None:
+    """The peer HMA uses: IndexBinaryIDMap2(IndexBinaryMultiHash(256, 16, 16)), nflip = 31 // 16."""
+    import faiss
+
+    rng = np.random.default_rng(21)
+    hashes = clustered(rng, 30_000)
+    ids = np.arange(len(hashes), dtype=np.int64) * 7 + 3
+    peer = faiss.IndexBinaryIDMap2(faiss.IndexBinaryMultiHash(256, 16, 16))
+    peer.add_with_ids(hashes, ids)
+    faiss.downcast_IndexBinary(peer.index).nflip = 31 // 16
+    index = PDQIndex.open(tmp_path)
+    index.replace(hashes, ids)
+    queries = np.concatenate(
+        [flip(hashes[rng.integers(0, len(hashes), 300)], rng.integers(0, 45, 300), rng), hashes[:50]]
+    )
+    lims, dist, found = peer.range_search(queries, 32)
+    theirs = [
+        sorted(zip(found[lims[i] : lims[i + 1]].tolist(), dist[lims[i] : lims[i + 1]].tolist(), strict=True))
+        for i in range(len(queries))
+    ]
+    ours = [sorted(hits) for hits in index.search(queries, 31)]
+    assert ours == theirs
+    assert sum(map(len, ours)) >= 250  # the near copies within the radius really were found

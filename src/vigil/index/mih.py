@@ -57,6 +57,8 @@ _REC = struct.Struct("<II")  # payload length, crc32(payload)
 _POP16 = np.bitwise_count(np.arange(KEYS, dtype=np.uint16)).astype(np.int8)
 # Past this share of the stored rows as candidates, scanning every row is cheaper than the chunk tables.
 _BRUTE_SHARE = 0.25
+# Below this many rows, scanning them all is cheaper than any table look-up.
+_BRUTE_ROWS = 2048
 # Candidate rows gathered per batch (bounds the memory a search uses).
 _BATCH_CANDIDATES = 1 << 18
 _THREADS = max(1, min(8, len(os.sched_getaffinity(0))))
@@ -225,12 +227,12 @@ def _probe_arrays(plan: tuple[tuple[int, int], ...], n: int) -> tuple[np.ndarray
     return chunk, masks, table_base, row_base
 
 
-def _write_segment(directory: Path, hashes: np.ndarray, ids: np.ndarray, quality: np.ndarray) -> None:
+def _build_segment(hashes: np.ndarray, ids: np.ndarray, quality: np.ndarray) -> _Segment:
+    """The segment arrays for these rows, in memory: rows sorted by chunk 0, every other chunk's order."""
     n = len(hashes)
     order = np.argsort(hashes.view("<u2")[:, 0], kind="stable")
     hashes = np.ascontiguousarray(hashes[order])
-    ids = ids[order]
-    quality = np.ascontiguousarray(quality[order], dtype=np.uint8)
+    ids = np.asarray(ids)[order]
     id_dtype = np.uint32 if n == 0 or (ids.min() >= 0 and ids.max() < 1 << 32) else np.int64
     pos_dtype = np.uint32 if n < 1 << 32 else np.uint64
     keys = hashes.view("<u2")
@@ -241,11 +243,14 @@ def _write_segment(directory: Path, hashes: np.ndarray, ids: np.ndarray, quality
         np.cumsum(np.bincount(column, minlength=KEYS), out=offsets[j, 1:])
         if j:
             perm[j - 1] = np.argsort(column, kind="stable")
+    quality = np.ascontiguousarray(np.asarray(quality)[order], dtype=np.uint8)
+    return _Segment(hashes, ids.astype(id_dtype), quality, offsets, perm)
+
+
+def _write_segment(directory: Path, segment: _Segment) -> None:
     directory.mkdir(parents=True)
-    for name, array in zip(
-        _SEGMENT_FILES, (hashes, ids.astype(id_dtype), quality, offsets, perm), strict=True
-    ):
-        _save_array(directory / f"{name}.npy", array)
+    for name in _SEGMENT_FILES:
+        _save_array(directory / f"{name}.npy", getattr(segment, name))
     _fsync_dir(directory)
 
 
@@ -260,15 +265,18 @@ class _Delta:
         self._cache: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
         self.removed: dict[int, int] = {}  # id -> log order of its latest removal
         self._removed_array: np.ndarray | None = None
+        self.version = 0  # changes with every add or remove
 
     def add(self, hashes: np.ndarray, ids: np.ndarray, quality: np.ndarray, order: int) -> None:
         self._parts.append((hashes, ids, quality, order))
         self._cache = None
+        self.version += 1
 
     def remove(self, ids: np.ndarray, order: int) -> None:
         for i in ids.tolist():
             self.removed[i] = order
         self._removed_array = None
+        self.version += 1
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """hashes, ids, quality and log order of every added row (live or not)."""
@@ -342,6 +350,7 @@ class PDQIndex:
         segment = manifest.get("segment")
         self.segment = _Segment.load(self.path / segment) if segment else _Segment.empty()
         self.delta = _Delta()
+        self._added: tuple[int, _Segment] | None = None
         self.store_seq = self._segment_store_seq
         self._ops = 0
         self._log_end = 0
@@ -511,7 +520,7 @@ class PDQIndex:
         tmp = self.path / f"tmp-{name}"
         shutil.rmtree(tmp, ignore_errors=True)
         if len(h):
-            _write_segment(tmp, h, i, q)
+            _write_segment(tmp, _build_segment(h, i, q))
             tmp.rename(self.path / name)
         _write_manifest(
             self.path,
@@ -564,15 +573,22 @@ class PDQIndex:
             raise ValueError(f"radius must be within 0..{NBYTES * 8}, got {radius}")
         best: list[dict[int, int]] = [{} for _ in range(len(q))]
         if len(self.segment):
-            for qn, rows, dist in self._search_segment(q, radius):
+            for qn, rows, dist in _search(self.segment, q, radius):
                 self._collect(best, qn, self.segment.ids[rows].astype(np.int64), dist, rows, min_quality)
-        dh, di, dq, _order = self.delta.arrays()
-        if len(di):
-            live = np.flatnonzero(self.delta.live_mask() & _quality_ok(dq, min_quality))
-            if len(live):
-                for qn, rows, dist in _brute(q, dh[live].view(np.uint64), radius):
-                    _merge(best, qn, di[live][rows], dist)
+        added = self._added_segment()
+        if len(added):
+            for qn, rows, dist in _search(added, q, radius):
+                keep = _quality_ok(added.quality[rows], min_quality)
+                _merge(best, qn[keep], added.ids[rows[keep]].astype(np.int64), dist[keep])
         return [sorted(b.items(), key=lambda t: (t[1], t[0])) for b in best]
+
+    def _added_segment(self) -> _Segment:
+        """The live added rows as an in-memory segment, rebuilt when the log has changed since."""
+        if self._added is None or self._added[0] != self.delta.version:
+            dh, di, dq, _order = self.delta.arrays()
+            live = self.delta.live_mask()
+            self._added = (self.delta.version, _build_segment(dh[live], di[live], dq[live]))
+        return self._added[1]
 
     def search_variants(self, variants: np.ndarray, radius: int = 31, *, min_quality: int = 0) -> list[Hit]:
         """One image's query values (e.g. its 8 rotations and flips) in one call: each id once, nearest."""
@@ -597,25 +613,6 @@ class PDQIndex:
         if len(removed):
             keep &= ~np.isin(ids, removed)
         _merge(best, qn[keep], ids[keep], dist[keep])
-
-    def _search_segment(self, q: np.ndarray, radius: int) -> Iterator[_Found]:
-        seg = self.segment
-        plan = probe_plan(radius)
-        per_query = seg.expected_candidates(plan)
-        if per_query > _BRUTE_SHARE * len(seg):
-            yield from _brute(q, seg.words, radius)
-            return
-        step = max(1, min(len(q), int(_BATCH_CANDIDATES // max(per_query, 1.0))))
-        blocks = [(lo, q[lo : lo + step]) for lo in range(0, len(q), step)]
-        if len(blocks) > 1 and _THREADS > 1:
-            # numpy lets go of the GIL in take/xor/popcount, so blocks of queries run on every core.
-            with ThreadPoolExecutor(_THREADS) as pool:
-                results = list(pool.map(lambda b: (b[0], seg.search(b[1], radius, plan)), blocks))
-        else:
-            results = [(lo, seg.search(block, radius, plan)) for lo, block in blocks]
-        for lo, found in results:
-            for qn, rows, dist in found:
-                yield qn + lo, rows, dist
 
     # ---- checking ----------------------------------------------------------------------------------
 
@@ -651,6 +648,26 @@ class PDQIndex:
             "generation": self.generation,
             "bytes_on_disk": sum(p.stat().st_size for p in files),
         }
+
+
+def _search(seg: _Segment, q: np.ndarray, radius: int) -> Iterator[_Found]:
+    """Every (query number, row, distance) within `radius` in one segment."""
+    plan = probe_plan(radius)
+    per_query = seg.expected_candidates(plan)
+    if len(seg) < _BRUTE_ROWS or per_query > _BRUTE_SHARE * len(seg):
+        yield from _brute(q, seg.words, radius)
+        return
+    step = max(1, min(len(q), int(_BATCH_CANDIDATES // max(per_query, 1.0))))
+    blocks = [(lo, q[lo : lo + step]) for lo in range(0, len(q), step)]
+    if len(blocks) > 1 and _THREADS > 1:
+        # numpy lets go of the GIL in take/xor/popcount, so blocks of queries run on every core.
+        with ThreadPoolExecutor(_THREADS) as pool:
+            results = list(pool.map(lambda b: (b[0], seg.search(b[1], radius, plan)), blocks))
+    else:
+        results = [(lo, seg.search(block, radius, plan)) for lo, block in blocks]
+    for lo, found in results:
+        for qn, rows, dist in found:
+            yield qn + lo, rows, dist
 
 
 def _quality_ok(quality: np.ndarray, min_quality: int) -> np.ndarray:

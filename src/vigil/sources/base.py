@@ -86,7 +86,7 @@ class Container(ABC):
         """Every member and problem, in a stable order. Raise ContainerError when the container as a
         whole cannot be read (the containing item becomes an error item with that reason)."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (most containers hold nothing beyond the caller's stream)
         """Release what `entries` opened (not the stream, which belongs to the caller)."""
 
 
