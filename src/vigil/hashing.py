@@ -6,7 +6,7 @@ import errno
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from vigil import signals
 from vigil.errors import HashError
@@ -66,25 +66,51 @@ def hash_file(
     skip_decode: Callable[[dict[str, bytes]], bool] | None = None,
 ) -> FileHashes:
     """Hash the file at `path`. OSError propagates (the caller makes it an error item)."""
+    with os.fdopen(open_readonly(path), "rb", buffering=0) as fh:
+        return hash_stream(
+            fh,
+            path,
+            limits,
+            perceptual=perceptual,
+            skip_decode=skip_decode,
+            reopen=lambda: os.fdopen(open_readonly(path), "rb"),
+        )
+
+
+def hash_stream(
+    fh: BinaryIO,
+    name: str,
+    limits: DecodeLimits,
+    *,
+    perceptual: bool = True,
+    skip_decode: Callable[[dict[str, bytes]], bool] | None = None,
+    reopen: Callable[[], BinaryIO] | None = None,
+    tee: Callable[[bytes], object] | None = None,
+) -> FileHashes:
+    """Hash a stream read once from the start: every stream signal from the same buffer, then the image
+    signals from the bytes kept in memory (or, for a large image, read again through `reopen`).
+    `tee` sees every chunk (the scanner spills a member it will look into). OSError propagates."""
     hashers = {s.name: s.new_hasher() for s in signals.stream_signals()}
-    fd = open_readonly(path)
-    with os.fdopen(fd, "rb", buffering=0) as fh:
-        head = fh.read(SNIFF_BYTES)
-        media_type = sniff(head, path)
-        keep = perceptual and is_decodable_image(media_type)
-        kept: list[bytes] = [head] if keep else []
-        size = len(head)
+    head = fh.read(SNIFF_BYTES)
+    media_type = sniff(head, name)
+    keep = perceptual and is_decodable_image(media_type)
+    kept: list[bytes] = [head] if keep else []
+    size = len(head)
+    for h in hashers.values():
+        h.update(head)
+    if tee is not None:
+        tee(head)
+    while chunk := fh.read(CHUNK):
+        size += len(chunk)
         for h in hashers.values():
-            h.update(head)
-        while chunk := fh.read(CHUNK):
-            size += len(chunk)
-            for h in hashers.values():
-                h.update(chunk)
-            if keep:
-                kept.append(chunk)
-                if size > MAX_BUFFERED_IMAGE:
-                    keep = False
-                    kept = []
+            h.update(chunk)
+        if tee is not None:
+            tee(chunk)
+        if keep:
+            kept.append(chunk)
+            if size > MAX_BUFFERED_IMAGE:
+                keep = False
+                kept = []
     result = FileHashes(size=size, media_type=media_type, digests={n: h.digest() for n, h in hashers.items()})
     if not perceptual or not is_decodable_image(media_type):
         return result
@@ -94,7 +120,9 @@ def hash_file(
         if kept:
             rgb = decode_rgb(b"".join(kept), limits)
         else:
-            with os.fdopen(open_readonly(path), "rb") as fh2:
+            if reopen is None:
+                raise HashError(f"image over {MAX_BUFFERED_IMAGE >> 20} MB inside a container (not decoded)")
+            with reopen() as fh2:
                 rgb = decode_rgb(fh2, limits)
         result.decoded = True
         for signal in signals.image_signals():

@@ -49,7 +49,20 @@ class Writer:
         self._pending = 0
 
     def write(self, record: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self.write_group([record])
+
+    def write_group(self, records: list[dict[str, Any]]) -> None:
+        """Records that stand or fall together (a container and its members) reach the file in one write
+        after everything before them, so a kill leaves the group whole or absent (a torn last line is
+        cut off by `recover`)."""
+        text = "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records)
+        if len(records) > 1:
+            self._fh.flush()
+            self._fh.write(text)
+            self._fh.flush()
+            self._pending = 0
+            return
+        self._fh.write(text)
         self._pending += 1
         if self._pending >= self._every:
             self._fh.flush()

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from vigil.scan.progress import ScanProgress
 from vigil.scan.summary import build_summary
 from vigil.scan.walker import Item, Skipped, Unreadable, walk
 from vigil.scan.worker import WorkerConfig, empty_record, init, process, process_with
+from vigil.sources import Limits
 from vigil.store import Store
 from vigil.store.models import Case, Scan, ScanItem
 
@@ -48,6 +50,7 @@ class ScanOptions:
     pdq_min_quality: int | None = None
     thumbnails: bool = True
     progress: bool | None = None  # None: only when stderr is a terminal
+    containers: Limits = field(default_factory=Limits)
 
 
 def run_scan(store: Store, options: ScanOptions) -> dict[str, Any]:
@@ -78,7 +81,12 @@ def run_scan(store: Store, options: ScanOptions) -> dict[str, Any]:
     matcher = Matcher.from_store(
         store, pdq_threshold=options.pdq_threshold, pdq_min_quality=options.pdq_min_quality
     )
-    config = WorkerConfig(options.limits, options.perceptual)
+    spill = out / ".spill"  # members too big for memory, while they are looked into; emptied at the end
+    shutil.rmtree(spill, ignore_errors=True)
+    spill.mkdir()
+    config = WorkerConfig(
+        options.limits, options.perceptual, replace(options.containers, spill_dir=str(spill))
+    )
     workers = options.workers or os.cpu_count() or 1
     show = sys.stderr.isatty() if options.progress is None else options.progress
 
@@ -86,9 +94,10 @@ def run_scan(store: Store, options: ScanOptions) -> dict[str, Any]:
     with journal.Writer(items_path, FLUSH_EVERY) as writer, ScanProgress(show, len(todo)) as bar:
         for record in unreadable:
             writer.write(record)
-        for record in _results(todo, config, matcher, workers):
-            writer.write(record)
-            bar.advance(record.get("size") or 0)
+        for group in _results(todo, config, matcher, workers):
+            writer.write_group(group)  # one evidence file and all it contains, in one write
+            bar.advance(group[-1].get("size") or 0)
+    shutil.rmtree(spill, ignore_errors=True)
     hash_s = time.monotonic() - t1
 
     summary = build_summary(
@@ -142,7 +151,7 @@ def read_evidence(path: str, limit: int = 64 << 20) -> bytes | None:
 
 def _results(
     todo: list[Item], config: WorkerConfig, matcher: Matcher, workers: int
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[list[dict[str, Any]]]:
     if workers <= 1 or len(todo) < 2:
         for item in todo:
             yield process_with(item, config, matcher)

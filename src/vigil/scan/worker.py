@@ -1,4 +1,9 @@
-"""Turn one item into its result record. Runs in worker processes; touches no database.
+"""Turn one evidence file into its result records. Runs in worker processes; touches no database.
+
+A file that is a container (archive, disk image) is looked into: each member becomes a record of its own,
+named ``outer!/inner``, and members that are containers are looked into in turn, down to
+`Limits.max_depth`. The records of one evidence file come back together, the file's own record last, and
+are written to the journal in one piece, so `--resume` after a kill never finds half a container.
 
 The per-process state (limits and the store snapshot) is set once by `init()`; with the fork start
 method the snapshot is shared copy-on-write with the parent.
@@ -6,20 +11,29 @@ method the snapshot is shared copy-on-write with the parent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import io
+import os
+import signal
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
 
-from vigil import signals
-from vigil.hashing import hash_file
+from vigil import signals, sources
+from vigil.hashing import FileHashes, hash_stream, open_readonly
 from vigil.media import DecodeLimits
 from vigil.scan.matcher import Matcher, verdict
 from vigil.scan.walker import Item
+from vigil.sources import ContainerError, LimitExceeded, Limits, Member, Problem
 
 
 @dataclass(frozen=True, slots=True)
 class WorkerConfig:
     limits: DecodeLimits
     perceptual: bool
+    containers: Limits = field(default_factory=Limits)
 
 
 _state: tuple[WorkerConfig, Matcher] | None = None
@@ -30,29 +44,232 @@ def init(config: WorkerConfig, matcher: Matcher) -> None:
     _state = (config, matcher)
 
 
-def process(item: Item) -> dict[str, Any]:
+def process(item: Item) -> list[dict[str, Any]]:
     assert _state is not None, "worker used before init()"  # programming error, not input
     config, matcher = _state
     return process_with(item, config, matcher)
 
 
-def process_with(item: Item, config: WorkerConfig, matcher: Matcher) -> dict[str, Any]:
-    record = empty_record(item.path, item.size, item.deleted)
-    try:
-        hashes = hash_file(
-            item.fs_path, config.limits, perceptual=config.perceptual, skip_decode=matcher.is_known_good
-        )
-    except OSError as exc:
-        record["error"] = f"cannot read file: {exc.strerror or exc}"
+def process_with(item: Item, config: WorkerConfig, matcher: Matcher) -> list[dict[str, Any]]:
+    """The records of one evidence file: those of everything inside it, then its own."""
+    out: list[dict[str, Any]] = []
+
+    def open_file() -> BinaryIO:
+        return os.fdopen(open_readonly(item.fs_path), "rb", buffering=0)
+
+    record = _Hasher(config, matcher, out).item(
+        item.path, item.size, item.deleted, open_file, depth=0, real_path=item.fs_path
+    )
+    out.append(record)
+    return out
+
+
+class _Hasher:
+    def __init__(self, config: WorkerConfig, matcher: Matcher, out: list[dict[str, Any]]) -> None:
+        self.config = config
+        self.matcher = matcher
+        self.out = out
+        self.limits = config.containers
+
+    def item(
+        self,
+        path: str,
+        size: int | None,
+        deleted: bool,
+        open_stream: Callable[[], BinaryIO],
+        *,
+        depth: int,
+        real_path: str | None = None,
+        warning: str | None = None,
+    ) -> dict[str, Any]:
+        """Hash one file or member (and look into it if it is a container); return its record."""
+        record = empty_record(path, size if size is not None and size >= 0 else None, deleted)
+        spill = _Spill(self.limits)
+        try:
+            with _deadline(self.limits.file_seconds), open_stream() as fh:
+                hashes = hash_stream(
+                    fh,
+                    path,
+                    self.config.limits,
+                    perceptual=self.config.perceptual,
+                    skip_decode=self.matcher.is_known_good,
+                    reopen=(lambda: _open_evidence(real_path)) if real_path else None,
+                    tee=None if real_path else spill.feed,
+                )
+        except OSError as exc:
+            record["error"] = f"cannot read: {exc.strerror or exc}"
+            spill.close()
+            return record
+        except (LimitExceeded, TimeoutError) as exc:
+            record["error"] = str(exc)
+            spill.close()
+            return record
+        except Exception as exc:  # a decoder's own exception type: the item fails, the scan goes on
+            record["error"] = f"cannot read: {type(exc).__name__}: {exc}"
+            spill.close()
+            return record
+        self._fill(record, hashes, warning)
+        try:
+            kind = sources.detect(spill.head if not real_path else _head(real_path), path)
+            if kind is not None and record["verdict"] != "known_good":
+                if depth >= self.limits.max_depth:
+                    self._fail(
+                        record, f"{kind.kind} nested deeper than {self.limits.max_depth} levels (not opened)"
+                    )
+                else:
+                    stream = open(real_path, "rb") if real_path else spill.reader()  # noqa: SIM115
+                    with stream:
+                        self._expand(kind, stream, path, real_path, depth, deleted, record)
+        finally:
+            spill.close()
         return record
-    record.update(hashes.as_fields())
-    matches = matcher.match(hashes)
-    failed = hashes.error is not None
-    record["status"] = "error" if failed else "ok"
-    record["error"] = hashes.error
-    record["verdict"] = verdict(matches, failed)
-    record["matches"] = [m.as_dict() for m in matches]
-    return record
+
+    def _expand(
+        self,
+        kind: type[sources.Container],
+        stream: BinaryIO,
+        path: str,
+        real_path: str | None,
+        depth: int,
+        deleted: bool,
+        record: dict[str, Any],
+    ) -> None:
+        container = kind(stream, path, self.limits, real_path)
+        try:
+            for entry in container.entries():
+                child = f"{path}!/{entry.name}"
+                if isinstance(entry, Problem):
+                    self.out.append(
+                        empty_record(child, entry.size, deleted or entry.deleted, error=entry.reason)
+                    )
+                    continue
+                assert isinstance(entry, Member)
+                self.out.append(
+                    self.item(
+                        child,
+                        entry.size,
+                        deleted or entry.deleted,
+                        entry.open,
+                        depth=depth + 1,
+                        warning=entry.warning,
+                    )
+                )
+        except (ContainerError, LimitExceeded) as exc:
+            self._fail(record, str(exc))
+        except Exception as exc:  # a library's own exception on hostile input: reported, never fatal
+            self._fail(record, f"cannot read {kind.kind}: {type(exc).__name__}: {exc}")
+        finally:
+            container.close()
+
+    def _fill(self, record: dict[str, Any], hashes: FileHashes, warning: str | None) -> None:
+        record.update(hashes.as_fields())
+        matches = self.matcher.match(hashes)
+        error = hashes.error or warning
+        record["status"] = "error" if error else "ok"
+        record["error"] = error
+        record["verdict"] = verdict(matches, hashes.error is not None)
+        record["matches"] = [m.as_dict() for m in matches]
+
+    @staticmethod
+    def _fail(record: dict[str, Any], reason: str) -> None:
+        record["status"] = "error"
+        record["error"] = f"{record['error']}; {reason}" if record["error"] else reason
+        if record["verdict"] == "unknown":
+            record["verdict"] = "error"
+
+
+def _open_evidence(path: str) -> BinaryIO:
+    return os.fdopen(open_readonly(path), "rb")
+
+
+def _head(path: str) -> bytes:
+    with _open_evidence(path) as fh:
+        return fh.read(sources.HEAD_BYTES)
+
+
+class _Spill:
+    """Keeps the bytes of a member that turns out to be a container (memory, then a temporary file in
+    the spill folder inside --out), so it can be opened after it has been hashed."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.head = b""
+        self.active: bool | None = None
+        self.buffer: BinaryIO = io.BytesIO()
+        self.size = 0
+        self.on_disk = False
+
+    def feed(self, chunk: bytes) -> None:
+        if self.active is None:
+            self.head = chunk[: sources.HEAD_BYTES]
+            self.active = sources.detect(self.head, "") is not None
+        if not self.active:
+            return
+        self.size += len(chunk)
+        if not self.on_disk and self.size > self.limits.spill_memory:
+            spilled = tempfile.TemporaryFile(dir=self.limits.spill_dir)  # noqa: SIM115 - owned here
+            spilled.write(self.buffer.getvalue())  # type: ignore[attr-defined]
+            self.buffer = spilled  # type: ignore[assignment]
+            self.on_disk = True
+        self.buffer.write(chunk)
+
+    def reader(self) -> BinaryIO:
+        self.buffer.seek(0)
+        return _Unclosed(self.buffer)  # type: ignore[return-value]
+
+    def close(self) -> None:
+        self.buffer.close()
+
+
+class _Unclosed:
+    """A view of the spill whose close() leaves it open (the spill is closed by its owner)."""
+
+    def __init__(self, inner: BinaryIO) -> None:
+        self._inner = inner
+        self.closed = False
+
+    def read(self, n: int = -1) -> bytes:
+        return self._inner.read(n)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._inner.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._inner.tell()
+
+    def seekable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.closed = True
+
+    def __enter__(self) -> _Unclosed:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Raise TimeoutError in this (main) thread when one file takes longer than its budget."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(_sig: int, _frame: object) -> None:
+        raise TimeoutError(f"took longer than the {seconds:g} s budget for one file")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    remaining = signal.setitimer(signal.ITIMER_REAL, seconds)[0]
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, remaining)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def empty_record(
@@ -60,10 +277,10 @@ def empty_record(
 ) -> dict[str, Any]:
     """The record of an item that could not be hashed; also fixes the key order of every record."""
     record: dict[str, Any] = {"path": path, "size": size}
-    for signal in signals.all_signals():
-        record[signal.name] = None
-        if signal.kind == "image":
-            record[f"{signal.name}_quality"] = None
+    for sig in signals.all_signals():
+        record[sig.name] = None
+        if sig.kind == "image":
+            record[f"{sig.name}_quality"] = None
     record.update(
         {
             "media_type": None,

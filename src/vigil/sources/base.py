@@ -30,6 +30,7 @@ class Limits:
     max_member: int = 1 << 36  # bytes of one member (64 GiB)
     spill_memory: int = 64 << 20  # members up to this size are held in memory when looked into
     file_seconds: float = 300.0  # time budget for one file (hashing and decoding)
+    spill_dir: str | None = None  # where members too big for memory are spilled (inside the scan's --out)
 
 
 class LimitExceeded(Exception):
