@@ -3,8 +3,9 @@
 #   python3-venv python3-dev g++ : the virtual environment and the pdqhash C++ extension
 #   hashdeep                     : the peer that `make bench` compares against
 #   postgresql                   : a throwaway test cluster when no server answers on 127.0.0.1:5432
+#   zip                          : tests build encrypted zip archives with it
 set -e
-PKGS="python3-venv python3-dev g++ hashdeep postgresql"
+PKGS="python3-venv python3-dev g++ hashdeep postgresql zip"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

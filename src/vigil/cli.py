@@ -423,6 +423,7 @@ def scan_cmd(
     """Scan evidence read-only; write items.jsonl, summary.json, report.csv and report.html to --out."""
     from vigil.media import DecodeLimits
     from vigil.scan import ScanOptions, run_scan
+    from vigil.sources import Limits
 
     s = obj.settings
     options = ScanOptions(
@@ -437,6 +438,12 @@ def scan_cmd(
         pdq_min_quality=s.pdq_min_quality,
         thumbnails=s.thumbnails and not no_thumbnails,
         progress=None if obj.verbosity >= 0 else False,
+        containers=Limits(
+            max_depth=s.max_depth,
+            max_ratio=s.max_ratio,
+            max_members=s.max_members,
+            file_seconds=s.file_seconds,
+        ),
     )
     with obj.store() as store:
         summary = run_scan(store, options)

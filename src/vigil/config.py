@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     decode_size: int = Field(
         default=512, ge=64, description="JPEGs are decoded at reduced size, no smaller than this"
     )
+    max_depth: int = Field(default=4, ge=0, description="containers inside containers looked into")
+    max_ratio: float = Field(
+        default=200.0, gt=1, description="expanded/stored size past which an archive member is a bomb"
+    )
+    max_members: int = Field(default=1_000_000, gt=0, description="members listed per container")
+    file_seconds: float = Field(default=300.0, ge=0, description="time budget for one file (0 = none)")
     workers: int = Field(default=0, ge=0, description="hashing processes; 0 means one per core")
     thumbnails: bool = Field(
         default=True, description="embed blurred greyscale thumbnails of matches in report.html"

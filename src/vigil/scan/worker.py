@@ -215,42 +215,10 @@ class _Spill:
 
     def reader(self) -> BinaryIO:
         self.buffer.seek(0)
-        return _Unclosed(self.buffer)  # type: ignore[return-value]
+        return self.buffer
 
     def close(self) -> None:
         self.buffer.close()
-
-
-class _Unclosed:
-    """A view of the spill whose close() leaves it open (the spill is closed by its owner)."""
-
-    def __init__(self, inner: BinaryIO) -> None:
-        self._inner = inner
-        self.closed = False
-
-    def read(self, n: int = -1) -> bytes:
-        return self._inner.read(n)
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return self._inner.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._inner.tell()
-
-    def seekable(self) -> bool:
-        return True
-
-    def readable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        self.closed = True
-
-    def __enter__(self) -> _Unclosed:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 @contextmanager

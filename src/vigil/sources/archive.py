@@ -26,6 +26,9 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
+import py7zr
+import py7zr.io
+
 from vigil.sources.base import Container, ContainerError, Entry, LimitExceeded, Limits, Member, Problem
 
 SLACK = 1 << 20  # tiny archives may legitimately expand far beyond the ratio (a 1 KB file of zeros)
@@ -149,10 +152,10 @@ class ZipArchive(Container):
                 )
 
 
-_COMPRESSED = {
-    b"\x1f\x8b": ("gzip", gzip.GzipFile),
-    b"BZh": ("bzip2", bz2.BZ2File),
-    b"\xfd7zXZ\x00": ("xz", lzma.LZMAFile),
+_COMPRESSED: dict[bytes, tuple[str, Any]] = {
+    b"\x1f\x8b": ("gzip", lambda f: gzip.GzipFile(fileobj=f, mode="rb")),
+    b"BZh": ("bzip2", lambda f: bz2.BZ2File(f, mode="rb")),
+    b"\xfd7zXZ\x00": ("xz", lambda f: lzma.LZMAFile(f, mode="rb")),  # noqa: SIM115
 }
 
 
@@ -276,9 +279,6 @@ class SevenZipArchive(Container):
         return head.startswith(b"7z\xbc\xaf\x27\x1c")
 
     def entries(self) -> Iterator[Entry]:
-        import py7zr
-        import py7zr.io
-
         try:
             sz = py7zr.SevenZipFile(self.stream, mode="r")
         except py7zr.PasswordRequired:
@@ -309,7 +309,7 @@ class SevenZipArchive(Container):
                 return
             factory = _SpillFactory(self.limits, {i.filename: i.uncompressed for i in wanted})
             try:
-                sz.extract(targets=[i.filename for i in wanted], factory=factory)  # type: ignore[arg-type]
+                sz.extract(targets=[i.filename for i in wanted], factory=factory)
             except (LimitExceeded, py7zr.exceptions.CrcError, OSError, EOFError, ValueError) as exc:
                 for info in wanted:
                     yield Problem(info.filename, f"cannot expand: {exc}", info.uncompressed)
@@ -359,15 +359,15 @@ class _Spill:
         self.buffer.close()
 
 
-class _SpillFactory:
-    """py7zr's WriterFactory protocol: one spill per member, each bounded by its declared size."""
+class _SpillFactory(py7zr.io.WriterFactory):
+    """py7zr's writer factory: one spill per member, each bounded by its declared size."""
 
     def __init__(self, limits: Limits, sizes: dict[str, int]) -> None:
         self.limits = limits
         self.sizes = sizes
         self.spills: dict[str, _Spill] = {}
 
-    def create(self, filename: str) -> Any:
+    def create(self, filename: str) -> py7zr.io.Py7zIO:
         spill = _Spill(self.limits, self.sizes.get(filename, 0))
         self.spills[filename] = spill
         return _Py7zWriter(spill)
@@ -377,8 +377,8 @@ class _SpillFactory:
             spill.close()
 
 
-class _Py7zWriter:
-    """The writer object py7zr's factory hands out (write/read/seek/flush/size)."""
+class _Py7zWriter(py7zr.io.Py7zIO):
+    """The writer py7zr's factory hands out: everything it writes goes to the spill."""
 
     def __init__(self, spill: _Spill) -> None:
         self.spill = spill
