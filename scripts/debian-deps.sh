@@ -4,8 +4,10 @@
 #   hashdeep                     : the peer that `make bench` compares against
 #   postgresql                   : a throwaway test cluster when no server answers on 127.0.0.1:5432
 #   zip                          : tests build encrypted zip archives with it
+#   e2fsprogs dosfstools mtools fdisk ntfs-3g exfatprogs ewf-tools : tests build real disk images
+#                                  (mkfs.*, debugfs, mcopy/mdel, sfdisk, ntfscp, ewfacquire)
 set -e
-PKGS="python3-venv python3-dev g++ hashdeep postgresql zip"
+PKGS="python3-venv python3-dev g++ hashdeep postgresql zip e2fsprogs dosfstools mtools fdisk ntfs-3g exfatprogs ewf-tools"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
