@@ -10,8 +10,9 @@ from typing import Any, BinaryIO
 
 from vigil import signals
 from vigil.errors import HashError
-from vigil.media import SNIFF_BYTES, DecodeLimits, decode_rgb, is_decodable_image, sniff
+from vigil.media import SNIFF_BYTES, DecodeLimits, decode_rgb, is_decodable_image, is_video, sniff
 from vigil.signals import HashResult
+from vigil.signals.vpdq import PartialVideo
 
 CHUNK = 1 << 20
 # Images up to this size are kept in memory from the hashing read, so they are read only once.
@@ -27,6 +28,7 @@ class FileHashes:
     digests: dict[str, bytes] = field(default_factory=dict)
     image: dict[str, HashResult] = field(default_factory=dict)
     variants: dict[str, list[bytes]] = field(default_factory=dict)
+    video: dict[str, bytes] = field(default_factory=dict)
     error: str | None = None
     decoded: bool = False
 
@@ -37,6 +39,9 @@ class FileHashes:
             if signal.kind == "stream":
                 digest = self.digests.get(signal.name)
                 fields[signal.name] = digest.hex() if digest is not None else None
+            elif signal.kind == "video":
+                value = self.video.get(signal.name)
+                fields[signal.name] = value.hex() if value is not None else None
             else:
                 result = self.image.get(signal.name)
                 fields[signal.name] = result.hex if result else None
@@ -112,6 +117,10 @@ def hash_stream(
                 keep = False
                 kept = []
     result = FileHashes(size=size, media_type=media_type, digests={n: h.digest() for n, h in hashers.items()})
+    if perceptual and is_video(media_type):
+        if skip_decode is None or not skip_decode(result.digests):
+            _hash_video(result, reopen)
+        return result
     if not perceptual or not is_decodable_image(media_type):
         return result
     if skip_decode is not None and skip_decode(result.digests):
@@ -132,3 +141,19 @@ def hash_stream(
     except HashError as exc:
         result.error = str(exc)
     return result
+
+
+def _hash_video(result: FileHashes, reopen: Callable[[], BinaryIO] | None) -> None:
+    """Frame hashes of a video, read again from the start (FFmpeg needs to seek)."""
+    for signal in signals.video_signals():
+        try:
+            if reopen is None:
+                raise HashError("video inside a container could not be read again (not decoded)")
+            with reopen() as fh:
+                result.video[signal.name] = signal.hash_video(fh)
+            result.decoded = True
+        except PartialVideo as exc:
+            result.video[signal.name] = exc.value
+            result.error = str(exc)
+        except HashError as exc:
+            result.error = str(exc)

@@ -39,6 +39,10 @@ def sniff(head: bytes, name: str = "") -> str:
     return guessed or "application/octet-stream"
 
 
+def is_video(media_type: str) -> bool:
+    return media_type.startswith("video/")
+
+
 def is_decodable_image(media_type: str) -> bool:
     return media_type in DECODABLE
 

@@ -6,13 +6,23 @@ from vigil import exchange
 from vigil.exchange.testing import FormatConformance, fake_hash
 
 MD5 = fake_hash("md5", "x").hex()
-CSV_COLUMNS = ("md5", "sha1", "sha256", "pdq", "pdq_quality", "category", "series", "victim_identified")
+CSV_COLUMNS = (
+    "md5",
+    "sha1",
+    "sha256",
+    "pdq",
+    "pdq_quality",
+    "vpdq",
+    "category",
+    "series",
+    "victim_identified",
+)
 SHA1 = fake_hash("sha1", "x").hex()
 SHA256 = fake_hash("sha256", "x").hex()
 
 
 def csv_row(**cells: str) -> str:
-    """A row for the csv writer's header: md5,sha1,sha256,pdq,pdq_quality,category,...,source,notes."""
+    """A row for the csv writer's header: md5,sha1,sha256,pdq,pdq_quality,vpdq,category,...,source,notes."""
     return ",".join(cells.get(c, "") for c in CSV_COLUMNS) + ",,"
 
 

@@ -29,6 +29,7 @@ ITEM_KEYS = {
     "sha256",
     "pdq",
     "pdq_quality",
+    "vpdq",
     "media_type",
     "deleted",
     "status",
@@ -268,7 +269,7 @@ def test_hash_command_prints_json_lines(case: dict) -> None:
     code, out, _ = run(["hash", str(ev / "exact0.jpg"), str(ev / "goodfile.txt")], db)
     assert code == 0
     a, b = (json.loads(line) for line in out.splitlines())
-    assert list(a) == ["path", "size", "md5", "sha1", "sha256", "pdq", "pdq_quality", "media_type"]
+    assert list(a) == ["path", "size", "md5", "sha1", "sha256", "pdq", "pdq_quality", "vpdq", "media_type"]
     data = (ev / "exact0.jpg").read_bytes()
     assert a["md5"] == hashlib.md5(data).hexdigest() and a["sha256"] == hashlib.sha256(data).hexdigest()
     assert a["size"] == len(data) and a["media_type"] == "image/jpeg" and len(a["pdq"]) == 64

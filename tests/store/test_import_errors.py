@@ -82,7 +82,7 @@ def test_ignore_extra_accepts_unknown_columns(store: Store, tmp_path: Path) -> N
     assert cli(store, "import", str(path), "--format", "csv").exit_code == 1
     stats = cli_import(store, path, extra=("--ignore-extra",))[str(path)]
     assert stats["entries_created"] == 1
-    assert f"{H[3]},,,,,C," in export_text(store)
+    assert f"{H[3]},,,,,,C," in export_text(store)
 
 
 def test_byte_order_mark_and_upper_case_hex_are_accepted(store: Store, tmp_path: Path) -> None:
@@ -90,7 +90,7 @@ def test_byte_order_mark_and_upper_case_hex_are_accepted(store: Store, tmp_path:
     path.write_bytes(b"\xef\xbb\xbf" + f"md5,category\n{H[3].upper()},B\n".encode())
     assert cli_import(store, path)[str(path)]["entries_created"] == 1
     export = export_text(store)
-    assert f"{H[3]},,,,,B," in export  # the BOM did not eat the header, and hex is stored as bytes
+    assert f"{H[3]},,,,,,B," in export  # the BOM did not eat the header, and hex is stored as bytes
     assert H[3].upper() not in export
     again = write(tmp_path / "lower.csv", f"md5,category\n{H[3]},B\n")
     assert cli_import(store, again)[str(again)]["entries_created"] == 0  # the same value, not a new one

@@ -1,6 +1,6 @@
 """vigil's CSV hash-set format (DESIGN.md §4).
 
-Header row; columns md5, sha1, sha256, pdq, pdq_quality, category, series, victim_identified, source,
+Header row; columns md5, sha1, sha256, pdq, pdq_quality, vpdq, category, series, victim_identified, source,
 notes. Any subset of the hash columns (at least one) in any order; every row needs at least one hash.
 Hex is written lower-case and read case-insensitively. Columns vigil does not know are an error unless
 `--ignore-extra`. A column is named after its signal, so a plug-in signal gets a column of its own.

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from vigil import signals
 from vigil.config import Settings, default_db_path
-from vigil.index.mih import NBYTES, UNKNOWN_QUALITY, PDQIndex
+from vigil.index.mih import NBYTES, PDQIndex
 from vigil.signals.base import Signal
 from vigil.store.db import Store
 from vigil.store.models import Change, Entry
@@ -48,7 +48,8 @@ def index_root(store: Store, settings: Settings | None = None) -> Path:
 
 
 def indexed_signals() -> list[Signal]:
-    return [s for s in signals.all_signals() if not s.exact and s.size == NBYTES]
+    """Perceptual signals: each has an index (pdq: one row per image; vpdq: one row per frame)."""
+    return [s for s in signals.all_signals() if not s.exact]
 
 
 @dataclass
@@ -73,22 +74,22 @@ def store_rows(session: Session, signal: str, entry_ids: Iterable[int] | None = 
     else:
         wanted = sorted(set(entry_ids))
         batches = (wanted[i : i + _IN_CHUNK] for i in range(0, len(wanted), _IN_CHUNK))
-    ids: list[int] = []
-    quality: list[int] = []
-    values = bytearray()
+    sig = signals.get(signal)
+    ids: list[np.ndarray] = []
+    quality: list[np.ndarray] = []
+    values: list[np.ndarray] = []
     for batch in batches:
         stmt = base if batch is None else base.where(SignalRow.entry_id.in_(batch))
         for eid, value, q in session.execute(stmt.execution_options(yield_per=50_000)):
-            if len(value) != NBYTES:
+            rows = sig.index_rows(bytes(value), q)
+            if rows is None:
                 continue
-            ids.append(int(eid))
-            quality.append(UNKNOWN_QUALITY if q is None else max(0, min(100, int(q))))
-            values += value
-    return Rows(
-        np.frombuffer(bytes(values), np.uint8).reshape(-1, NBYTES),
-        np.asarray(ids, np.int64),
-        np.asarray(quality, np.uint8),
-    )
+            values.append(rows[0])
+            quality.append(rows[1])
+            ids.append(np.full(len(rows[1]), int(eid), np.int64))
+    if not ids:
+        return Rows(np.zeros((0, NBYTES), np.uint8), np.zeros(0, np.int64), np.zeros(0, np.uint8))
+    return Rows(np.concatenate(values), np.concatenate(ids), np.concatenate(quality))
 
 
 def _store_seq(session: Session) -> int:

@@ -18,6 +18,7 @@ from vigil.categories import KNOWN_GOOD
 from vigil.errors import VigilError
 from vigil.hashing import FileHashes
 from vigil.index import PDQIndex, sync
+from vigil.signals.vpdq import Frames, VPDQSignal
 from vigil.store import Store, queries
 
 CATEGORY_ORDER = "ABCIXPNG"
@@ -31,9 +32,12 @@ class Match:
     category: str | None
     series: str | None
     source: str | None
+    # Videos (vpdq): share of the scanned video's frames found in the known one, and the reverse.
+    query_match: float | None = None
+    compared_match: float | None = None
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "signal": self.signal,
             "distance": self.distance,
             "entry_id": self.entry_id,
@@ -41,6 +45,10 @@ class Match:
             "series": self.series,
             "source": self.source,
         }
+        if self.query_match is not None:
+            out["query_match_percent"] = round(self.query_match, 1)
+            out["compared_match_percent"] = round(self.compared_match or 0.0, 1)
+        return out
 
 
 class Matcher:
@@ -51,12 +59,14 @@ class Matcher:
         entries: dict[int, queries.EntryInfo],
         thresholds: dict[str, int],
         min_quality: dict[str, int],
+        videos: dict[str, dict[int, list[Frames]]] | None = None,
     ) -> None:
         self.exact = exact
         self.perceptual = perceptual
         self.entries = entries
         self.thresholds = thresholds
         self.min_quality = min_quality
+        self.videos = videos or {}
         self._good = {e.entry_id for e in entries.values() if e.category == KNOWN_GOOD}
 
     @classmethod
@@ -80,6 +90,13 @@ class Matcher:
         with store.session() as session:
             entries = {eid: e for eid, e in queries.entry_infos(session).items() if e.status == "active"}
             exact: dict[str, dict[bytes, list[int]]] = {}
+            videos: dict[str, dict[int, list[Frames]]] = {}
+            for video in signals.video_signals():
+                known: dict[int, list[Frames]] = defaultdict(list)
+                for eid, value, _q in queries.iter_signals(session, video.name):
+                    if eid in entries:
+                        known[eid].append(video.frames(value))
+                videos[video.name] = dict(known)
             for signal in signals.all_signals():
                 if signal.exact:
                     table: dict[bytes, list[int]] = defaultdict(list)
@@ -87,7 +104,7 @@ class Matcher:
                         if eid in entries:
                             table[value].append(eid)
                     exact[signal.name] = dict(table)
-        return cls(exact, perceptual, entries, thresholds, min_quality)
+        return cls(exact, perceptual, entries, thresholds, min_quality, videos)
 
     def is_known_good(self, digests: dict[str, bytes]) -> bool:
         """True when an exact hash of the file belongs to a known-good entry (skip decoding it)."""
@@ -116,7 +133,39 @@ class Matcher:
             for eid, dist in hits:
                 if eid in self.entries:
                     found[(name, eid)] = self._match(name, dist, eid)
+        for name, value in hashes.video.items():
+            for match in self._match_video(name, value):
+                found[(name, match.entry_id)] = match
         return sorted(found.values(), key=_rank)
+
+    def _match_video(self, name: str, value: bytes) -> list[Match]:
+        """Known videos sharing enough frames with this one, both ways (vpdq's rule)."""
+        signal = signals.get(name)
+        index = self.perceptual.get(name)
+        if not isinstance(signal, VPDQSignal) or index is None or index.is_empty():
+            return []
+        frames = signal.frames(value)
+        floor, radius = self.min_quality[name], self.thresholds[name]
+        queries_ = frames.prepared(floor)
+        if not len(queries_):
+            return []
+        nearest: dict[int, int] = {}
+        for hits in index.search(queries_, radius, min_quality=floor):
+            for eid, dist in hits:
+                nearest[eid] = min(dist, nearest.get(eid, dist))
+        out = []
+        for eid, dist in nearest.items():
+            if eid not in self.entries:
+                continue
+            known_values = self.videos.get(name, {}).get(eid, [])
+            scores = [signal.compare(frames, known, floor) for known in known_values]
+            if not scores:
+                continue
+            q, c = max(scores, key=lambda s: min(s))
+            if q >= signal.match_percent and c >= signal.match_percent:
+                e = self.entries[eid]
+                out.append(Match(name, dist, eid, e.category, e.series, e.source, q, c))
+        return out
 
     def _match(self, signal: str, distance: int, eid: int) -> Match:
         e = self.entries[eid]

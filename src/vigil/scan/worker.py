@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 
 from vigil import signals, sources
 from vigil.hashing import FileHashes, hash_stream, open_readonly
-from vigil.media import DecodeLimits
+from vigil.media import DecodeLimits, is_video, sniff
 from vigil.scan.matcher import Matcher, verdict
 from vigil.scan.walker import Item
 from vigil.sources import ContainerError, LimitExceeded, Limits, Member, Problem
@@ -93,7 +93,7 @@ class _Hasher:
                     self.config.limits,
                     perceptual=self.config.perceptual,
                     skip_decode=self.matcher.is_known_good,
-                    reopen=(lambda: _open_evidence(real_path)) if real_path else None,
+                    reopen=(lambda: _open_evidence(real_path)) if real_path else spill.reader,
                     tee=None if real_path else spill.feed,
                 )
         except OSError as exc:
@@ -201,8 +201,9 @@ class _Spill:
 
     def feed(self, chunk: bytes) -> None:
         if self.active is None:
+            # Containers are opened after hashing, videos decoded again: both need the bytes kept.
             self.head = chunk[: sources.HEAD_BYTES]
-            self.active = sources.detect(self.head, "") is not None
+            self.active = sources.detect(self.head, "") is not None or is_video(sniff(self.head))
         if not self.active:
             return
         self.size += len(chunk)
@@ -214,8 +215,13 @@ class _Spill:
         self.buffer.write(chunk)
 
     def reader(self) -> BinaryIO:
-        self.buffer.seek(0)
-        return self.buffer
+        """The kept bytes from the start (closing it is harmless: the spill is closed by its owner)."""
+        if not self.active:
+            raise OSError("the member's bytes were not kept")
+        if self.on_disk:
+            self.buffer.seek(0)
+            return os.fdopen(os.dup(self.buffer.fileno()), "rb")
+        return io.BytesIO(self.buffer.getvalue())  # type: ignore[attr-defined]
 
     def close(self) -> None:
         self.buffer.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 from vigil.signals.base import HashResult, ImageSignal, Signal, StreamSignal
 from vigil.signals.crypto import MD5Signal, SHA1Signal, SHA256Signal
 from vigil.signals.pdq import PDQSignal
+from vigil.signals.vpdq import VPDQSignal
 
 _REGISTRY: dict[str, Signal] = {}
 
@@ -41,7 +42,11 @@ def image_signals() -> list[ImageSignal]:
     return [s for s in _REGISTRY.values() if isinstance(s, ImageSignal)]
 
 
-for _signal in (MD5Signal(), SHA1Signal(), SHA256Signal(), PDQSignal()):
+def video_signals() -> list[VPDQSignal]:
+    return [s for s in _REGISTRY.values() if isinstance(s, VPDQSignal)]
+
+
+for _signal in (MD5Signal(), SHA1Signal(), SHA256Signal(), PDQSignal(), VPDQSignal()):
     register(_signal)
 
 __all__ = [
@@ -55,4 +60,5 @@ __all__ = [
     "names",
     "register",
     "stream_signals",
+    "video_signals",
 ]

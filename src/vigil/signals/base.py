@@ -7,7 +7,8 @@ computed depends on the signal's `kind`:
 - ``stream`` signals hash the file's bytes (md5, sha1, sha256): `new_hasher()` returns an object with
   ``update(bytes)`` and ``digest()``, so one read of a file feeds all of them;
 - ``image`` signals hash decoded pixels (pdq; a licensed PhotoDNA plug-in would be one too):
-  `compute_image(rgb)` returns the value and quality, `variants(rgb)` the values to query with.
+  `compute_image(rgb)` returns the value and quality, `variants(rgb)` the values to query with;
+- ``video`` signals hash decoded frames (vpdq): `hash_video(file)` returns the value.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class HashResult:
 
 class Signal(ABC):
     name: ClassVar[str]
-    kind: ClassVar[Literal["stream", "image"]]
+    kind: ClassVar[Literal["stream", "image", "video"]]
     size: ClassVar[int]
     threshold: ClassVar[int] = 0
     min_quality: ClassVar[int] = 0
@@ -70,6 +71,14 @@ class Signal(ABC):
     @property
     def exact(self) -> bool:
         return self.threshold == 0
+
+    def index_rows(self, value: bytes, quality: int | None) -> tuple[np.ndarray, np.ndarray] | None:
+        """What the perceptual index holds for one stored value: 256-bit hashes and their qualities
+        (255 = unknown); None for signals the index does not hold (exact ones, other sizes)."""
+        if self.exact or len(value) != 32:
+            return None
+        q = 255 if quality is None else max(0, min(100, int(quality)))
+        return np.frombuffer(value, np.uint8).reshape(1, 32), np.array([q], np.uint8)
 
 
 class StreamSignal(Signal):
