@@ -286,3 +286,18 @@ def test_resume_after_kill_9_matches_an_uninterrupted_scan(tmp_path: Path, delay
     assert len({p for p, _, _ in resumed}) == len(resumed), "an item appears twice after resuming"
     assert resumed == full
     assert len(full) == 6 * 9 + 6 + 11
+
+
+def test_a_file_over_its_time_budget_is_an_error_item(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    (ev / "big.bin").write_bytes(os.urandom(64 << 20))
+    (ev / "pic.png").write_bytes(png(1))
+    monkeypatch.setenv("VIGIL_FILE_SECONDS", "0.005")
+    items = scan(tmp_path / "s.db", ev, tmp_path / "out")
+    assert items["big.bin"]["status"] == "error"
+    assert "took longer than the 0.005 s budget" in items["big.bin"]["error"]
+    monkeypatch.setenv("VIGIL_FILE_SECONDS", "0")  # no budget
+    assert scan(tmp_path / "s.db", ev, tmp_path / "out2")["big.bin"]["status"] == "ok"
