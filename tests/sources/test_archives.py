@@ -143,6 +143,7 @@ def hostile_evidence(ev: Path) -> None:
     (ev / "names.tar").write_bytes(buf.getvalue())
     (ev / "truncated.zip").write_bytes(zip_bytes({"a.png": png(9)})[:-30])
     (ev / "garbage.7z").write_bytes(b"7z\xbc\xaf\x27\x1c" + os.urandom(200))
+    (ev / "old.rar").write_bytes(b"Rar!\x1a\x07\x00" + os.urandom(200))
     wide = Image_bomb_png()
     (ev / "pixels.zip").write_bytes(zip_bytes({"bomb.png": wide}))
     enc = io.BytesIO()
@@ -209,6 +210,7 @@ def test_hostile_archives_become_error_items_and_the_scan_completes(tmp_path: Pa
     assert "cannot read zip archive" in error("truncated.zip")
     assert items["truncated.zip"]["sha256"] == before["truncated.zip"]  # still hashed
     assert "7z" in error("garbage.7z")
+    assert "RAR archive: not opened" in error("old.rar") and items["old.rar"]["sha256"]
     assert "pixels" in error("pixels.zip!/bomb.png")
     assert error("locked.7z!/hidden.png") == "encrypted"
     assert error("locked.zip!/secret.png") == "encrypted"
