@@ -387,14 +387,21 @@ def machine() -> str:
     )
 
 
-def render_import(imports: list[dict[str, object]], args: argparse.Namespace) -> str:
-    lines = [
-        "## Import",
+def header(title: str, command_tail: str) -> list[str]:
+    """A section's title, date, machine and the command that reproduces it."""
+    return [
+        f"## {title}",
         "",
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}",
         f"- Machine: {machine()}",
-        f"- Command: `make bench` (or `.venv/bin/python bench/run.py --only import --rows {args.rows}`)",
+        f"- Command: `make bench` (or `.venv/bin/python bench/run.py {command_tail}",
         "",
+    ]
+
+
+def render_import(imports: list[dict[str, object]], args: argparse.Namespace) -> str:
+    lines = [
+        *header("Import", f"--only import --rows {args.rows}`)"),
         "### CSV import (`vigil import FILE --format csv`)",
         "",
         "Rows carry md5, sha1, sha256 and a category: each creates an entry, three signals, an assessment",
@@ -424,12 +431,10 @@ def render_scan(scan: dict[str, Any], args: argparse.Namespace) -> str:
     per = scan["per_image_s"]
     cores = os.cpu_count() or 1
     lines = [
-        "## Scan (triage) vs hashdeep, hashlib and the straightforward perceptual path",
-        "",
-        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}",
-        f"- Machine: {machine()}",
-        f"- Command: `make bench` (or `.venv/bin/python bench/run.py --only scan --size-mb {args.size_mb}`)",
-        "",
+        *header(
+            "Scan (triage) vs hashdeep, hashlib and the straightforward perceptual path",
+            f"--only scan --size-mb {args.size_mb}`)",
+        ),
         f"Corpus: {n} benign generated files, {gb:,.2f} GB: {scan['images']} JPEG/PNG images, "
         f"{scan['videos']} H.264 videos, the rest binary blobs of 0.1-20 MB; the same files also inside",
         "an ext4 raw image",
@@ -579,13 +584,10 @@ def assemble(path: Path, new: dict[str, str]) -> str:
 
 def render_index(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
     lines = [
-        "## Perceptual index (`vigil.index.PDQIndex`) vs faiss MIH and brute force",
-        "",
-        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}",
-        f"- Machine: {machine()}",
-        "- Command: `make bench` (or `.venv/bin/python bench/run.py --only index"
-        f" --index-sizes {args.index_sizes}`); faiss-cpu {_faiss_version()}",
-        "",
+        *header(
+            "Perceptual index (`vigil.index.PDQIndex`) vs faiss MIH and brute force",
+            f"--only index --index-sizes {args.index_sizes}`); faiss-cpu {_faiss_version()}",
+        ),
         "Random 256-bit hashes; 2,000 queries, 80 % of them stored hashes with 0-31 random bits flipped",
         "(each must be found at radius 31), 20 % unrelated. faiss is set up as python-threatexchange's",
         "PDQMultiHashIndex sets it up (HMA's matcher):",

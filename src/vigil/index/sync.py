@@ -10,7 +10,7 @@ re-running a catch-up that was interrupted is harmless. `rebuild` writes the ind
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,20 +175,20 @@ def opened(store: Store, signal: str, *, create: bool = True) -> Iterator[PDQInd
 
 def sync(store: Store) -> list[SyncReport]:
     """Bring every perceptual index up to date with the store (creating missing ones)."""
-    reports = []
-    with store.session() as session:
-        for sig in indexed_signals():
-            with opened(store, sig.name) as index:
-                reports.append(catch_up(session, index, sig.name))
-    return reports
+    return _each(store, catch_up)
 
 
 def rebuild(store: Store) -> list[SyncReport]:
+    """Write every perceptual index afresh from the store."""
+    return _each(store, rebuild_one)
+
+
+def _each(store: Store, action: Callable[[Session, PDQIndex, str], SyncReport]) -> list[SyncReport]:
     reports = []
     with store.session() as session:
         for sig in indexed_signals():
             with opened(store, sig.name) as index:
-                reports.append(rebuild_one(session, index, sig.name))
+                reports.append(action(session, index, sig.name))
     return reports
 
 
