@@ -444,6 +444,7 @@ def scan_cmd(
             max_members=s.max_members,
             file_seconds=s.file_seconds,
         ),
+        shard_bytes=s.shard_bytes,
     )
     with obj.store() as store:
         summary = run_scan(store, options)

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     )
     max_members: int = Field(default=1_000_000, gt=0, description="members listed per container")
     file_seconds: float = Field(default=300.0, ge=0, description="time budget for one file (0 = none)")
+    shard_bytes: int = Field(
+        default=64 << 20, ge=0, description="disk images and zips larger than this are split over the workers"
+    )
     workers: int = Field(default=0, ge=0, description="hashing processes; 0 means one per core")
     thumbnails: bool = Field(
         default=True, description="embed blurred greyscale thumbnails of matches in report.html"

@@ -258,8 +258,11 @@ def test_tar_members_stream_in_order(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("shard_bytes", ["0", "67108864"], ids=["split", "whole"])
 @pytest.mark.parametrize("delay", [0.4, 1.2, 2.5])
-def test_resume_after_kill_9_matches_an_uninterrupted_scan(tmp_path: Path, delay: float) -> None:
+def test_resume_after_kill_9_matches_an_uninterrupted_scan(
+    tmp_path: Path, delay: float, shard_bytes: str
+) -> None:
     import signal
     import time
 
@@ -269,7 +272,8 @@ def test_resume_after_kill_9_matches_an_uninterrupted_scan(tmp_path: Path, delay
         (ev / f"pack{i}.zip").write_bytes(zip_bytes({f"p/{j}.png": png(100 * i + j) for j in range(8)}))
         (ev / f"pic{i}.png").write_bytes(png(1000 + i))
     (ev / "t.tar.gz").write_bytes(tar_bytes({f"t/{j}.png": png(2000 + j) for j in range(10)}))
-    env = dict(os.environ, VIGIL_DB=str(tmp_path / "s.db"))
+    # "split": every zip is shared out between the two workers and its parts gathered before writing.
+    env = dict(os.environ, VIGIL_DB=str(tmp_path / "s.db"), VIGIL_SHARD_BYTES=shard_bytes)
     cmd = [VIGIL, "-q", "scan", str(ev), "--workers", "2", "--no-thumbnails"]
     subprocess.run([*cmd, "--out", str(tmp_path / "full")], env=env, check=True, capture_output=True)
     proc = subprocess.Popen([*cmd, "--out", str(tmp_path / "cut")], env=env, stderr=subprocess.DEVNULL)

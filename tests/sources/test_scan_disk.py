@@ -70,3 +70,32 @@ def test_e01_disk_with_partitions_archives_and_a_deleted_file(tmp_path: Path) ->
     summary = json.loads((out / "summary.json").read_text())
     assert summary["verdicts"]["known"] >= 2
     assert {p.name: sha256(p.read_bytes()) for p in ev.iterdir()} == before
+
+
+def test_a_big_image_split_over_workers_gives_the_same_items(tmp_path: Path, monkeypatch) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    files = {f"d{i}/f{j}.png": d.png(10 * i + j, (80, 60)) for i in range(4) for j in range(6)}
+    ext = d.ext4_image(work / "fs.ext4", files, size_mib=8, work=work)
+    d.ext_delete(ext, "/d1/f2.png")
+    ev = tmp_path / "evidence"
+    ev.mkdir()
+    d.ewf_image(ext, ev / "image")
+    db = tmp_path / "s.db"
+
+    def items(out: Path, workers: str, shard_bytes: str) -> list[tuple[str, str, bool]]:
+        monkeypatch.setenv("VIGIL_SHARD_BYTES", shard_bytes)
+        args = ["--db", str(db), "scan", str(ev), "--out", str(out), "--workers", workers]
+        assert CliRunner().invoke(main, args, catch_exceptions=False).exit_code == 0
+        lines = (out / "items.jsonl").read_text().splitlines()
+        records = [json.loads(x) for x in lines]
+        assert records[-1]["path"] == str(ev / "image.E01")  # the container's own record comes last
+        split = json.loads((out / "summary.json").read_text())["settings"]["split_containers"]
+        assert split == (1 if workers == "2" else 0)
+        return sorted((r["path"], r["sha256"], r["deleted"]) for r in records)
+
+    one = items(tmp_path / "one", "1", "0")
+    split = items(tmp_path / "split", "2", "0")  # every container is split over the 2 workers
+    assert split == one
+    assert len(one) == 1 + len(files)  # the image, its files (the deleted one too), nothing twice
+    assert sum(deleted for _, _, deleted in one) == 1

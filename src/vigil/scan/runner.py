@@ -29,7 +29,7 @@ from vigil.scan.matcher import Matcher
 from vigil.scan.progress import ScanProgress
 from vigil.scan.summary import build_summary
 from vigil.scan.walker import Item, Skipped, Unreadable, walk
-from vigil.scan.worker import WorkerConfig, empty_record, init, process, process_with
+from vigil.scan.worker import WorkerConfig, empty_record, init, process, process_with, shardable
 from vigil.sources import Limits
 from vigil.store import Store
 from vigil.store.models import Case, Scan, ScanItem
@@ -51,6 +51,7 @@ class ScanOptions:
     thumbnails: bool = True
     progress: bool | None = None  # None: only when stderr is a terminal
     containers: Limits = field(default_factory=Limits)
+    shard_bytes: int = 64 << 20  # disk images and zips larger than this are split over the workers
 
 
 def run_scan(store: Store, options: ScanOptions) -> dict[str, Any]:
@@ -89,12 +90,13 @@ def run_scan(store: Store, options: ScanOptions) -> dict[str, Any]:
     )
     workers = options.workers or os.cpu_count() or 1
     show = sys.stderr.isatty() if options.progress is None else options.progress
+    tasks = _shard(todo, workers, options.shard_bytes)
 
     t1 = time.monotonic()
     with journal.Writer(items_path, FLUSH_EVERY) as writer, ScanProgress(show, len(todo)) as bar:
         for record in unreadable:
             writer.write(record)
-        for group in _results(todo, config, matcher, workers):
+        for group in _gather(_results(tasks, config, matcher, workers)):
             writer.write_group(group)  # one evidence file and all it contains, in one write
             bar.advance(group[-1].get("size") or 0)
     shutil.rmtree(spill, ignore_errors=True)
@@ -115,6 +117,8 @@ def run_scan(store: Store, options: ScanOptions) -> dict[str, Any]:
             "max_image_pixels": options.limits.max_pixels,
             "decode_size": options.limits.decode_size,
             "resumed": options.resume,
+            "shard_bytes": options.shard_bytes,
+            "split_containers": len({t.path for t in tasks if t.shard is not None}),
         },
         store=store,
         case=options.case,
@@ -149,17 +153,49 @@ def read_evidence(path: str, limit: int = 64 << 20) -> bytes | None:
         return None
 
 
+def _shard(todo: list[Item], workers: int, threshold: int) -> list[Item]:
+    """Split each big random-access container (disk image, large zip) over the workers, so one E01
+    does not leave the other cores idle; everything else is one task per file."""
+    if workers <= 1:
+        return todo
+    tasks: list[Item] = []
+    for item in todo:
+        if shardable(item.fs_path, item.size, threshold):
+            tasks += [replace(item, shard=(k, workers)) for k in range(workers)]
+        else:
+            tasks.append(item)
+    return tasks
+
+
+def _gather(results: Iterator[tuple[Item, list[dict[str, Any]]]]) -> Iterator[list[dict[str, Any]]]:
+    """One group per evidence file: the shards of a split container are held until all have come back,
+    then written together with the container's own record last (so --resume never sees half of it)."""
+    pending: dict[str, list[tuple[int, list[dict[str, Any]]]]] = {}
+    for item, records in results:
+        if item.shard is None:
+            yield records
+            continue
+        parts = pending.setdefault(item.path, [])
+        parts.append((item.shard[0], records))
+        if len(parts) == item.shard[1]:
+            del pending[item.path]
+            parts.sort(key=lambda p: -p[0])  # shard 0, which ends with the container's record, last
+            yield [r for _, part in parts for r in part]
+
+
 def _results(
     todo: list[Item], config: WorkerConfig, matcher: Matcher, workers: int
-) -> Iterator[list[dict[str, Any]]]:
+) -> Iterator[tuple[Item, list[dict[str, Any]]]]:
     if workers <= 1 or len(todo) < 2:
         for item in todo:
-            yield process_with(item, config, matcher)
+            yield item, process_with(item, config, matcher)
         return
     ctx = multiprocessing.get_context("fork")
     pool = ctx.Pool(workers, initializer=init, initargs=(config, matcher))
     try:
-        yield from pool.imap_unordered(process, todo, chunksize=4)
+        # Shards of a big container are long tasks: hand them out one at a time.
+        chunks = 1 if any(item.shard for item in todo) else 4
+        yield from pool.imap_unordered(process, todo, chunksize=chunks)
         pool.close()
     except BaseException:
         pool.terminate()

@@ -15,12 +15,16 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    """A file to hash: `path` is how reports name it, `fs_path` where it is opened (read-only)."""
+    """A file to hash: `path` is how reports name it, `fs_path` where it is opened (read-only).
+
+    `shard` = (k, n): a big container whose members are split over n workers; this task hashes the
+    members numbered k, k+n, ... (and, for k = 0, the file itself)."""
 
     path: str
     fs_path: str
     size: int
     deleted: bool = False
+    shard: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)

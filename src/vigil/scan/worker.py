@@ -44,32 +44,62 @@ def init(config: WorkerConfig, matcher: Matcher) -> None:
     _state = (config, matcher)
 
 
-def process(item: Item) -> list[dict[str, Any]]:
+def process(item: Item) -> tuple[Item, list[dict[str, Any]]]:
     assert _state is not None, "worker used before init()"  # programming error, not input
     config, matcher = _state
-    return process_with(item, config, matcher)
+    return item, process_with(item, config, matcher)
 
 
 def process_with(item: Item, config: WorkerConfig, matcher: Matcher) -> list[dict[str, Any]]:
-    """The records of one evidence file: those of everything inside it, then its own."""
+    """The records of one evidence file: those of everything inside it, then its own. A shard other
+    than the first lists the container but hashes only its share of the members, and no own record."""
     out: list[dict[str, Any]] = []
 
     def open_file() -> BinaryIO:
         return os.fdopen(open_readonly(item.fs_path), "rb", buffering=0)
 
-    record = _Hasher(config, matcher, out).item(
-        item.path, item.size, item.deleted, open_file, depth=0, real_path=item.fs_path
-    )
+    hasher = _Hasher(config, matcher, out, item.shard)
+    if item.shard is not None and item.shard[0] > 0:
+        hasher.members_only(item.path, item.deleted, item.fs_path)
+        return out
+    record = hasher.item(item.path, item.size, item.deleted, open_file, depth=0, real_path=item.fs_path)
     out.append(record)
     return out
 
 
+def shardable(path: str, size: int, threshold: int) -> bool:
+    """Containers worth splitting over workers: big, and readable member by member in any order."""
+    if size < threshold:
+        return False
+    try:
+        kind = sources.detect(_head(path), path)
+    except OSError:
+        return False
+    return kind is not None and kind.random_access
+
+
 class _Hasher:
-    def __init__(self, config: WorkerConfig, matcher: Matcher, out: list[dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        config: WorkerConfig,
+        matcher: Matcher,
+        out: list[dict[str, Any]],
+        shard: tuple[int, int] | None = None,
+    ) -> None:
         self.config = config
         self.matcher = matcher
         self.out = out
         self.limits = config.containers
+        self.shard = shard  # applies to the top-level container's own members only
+
+    def members_only(self, path: str, deleted: bool, real_path: str) -> None:
+        """This shard's members of a top-level container, without hashing the container itself."""
+        kind = sources.detect(_head(real_path), path)
+        if kind is None:
+            return
+        scratch = empty_record(path, None, deleted)
+        with _open_evidence(real_path) as stream:
+            self._expand(kind, stream, path, real_path, 0, deleted, scratch)
 
     def item(
         self,
@@ -135,8 +165,11 @@ class _Hasher:
         record: dict[str, Any],
     ) -> None:
         container = kind(stream, path, self.limits, real_path)
+        shard = self.shard if depth == 0 else None
         try:
-            for entry in container.entries():
+            for number, entry in enumerate(container.entries()):
+                if shard is not None and number % shard[1] != shard[0]:
+                    continue
                 child = f"{path}!/{entry.name}"
                 if isinstance(entry, Problem):
                     self.out.append(

@@ -115,6 +115,7 @@ def _stream_size(stream: BinaryIO) -> int:
 
 class ZipArchive(Container):
     kind = "zip"
+    random_access = True
 
     @classmethod
     def detect(cls, head: bytes, name: str) -> bool:

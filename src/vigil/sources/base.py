@@ -67,6 +67,9 @@ class Container(ABC):
     """A readable container. Subclasses set `kind` and implement `detect` and `entries`."""
 
     kind: ClassVar[str]
+    # Members can be read in any order by several processes opening the container independently
+    # (so the scanner may split a big one over its workers).
+    random_access: ClassVar[bool] = False
 
     def __init__(self, stream: BinaryIO, name: str, limits: Limits, path: str | None = None) -> None:
         # `path` is the file's real path when the container is a file of the evidence itself (formats

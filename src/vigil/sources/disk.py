@@ -301,6 +301,7 @@ class DiskImage(Container):
     """A raw or E01 disk image (or a bare file-system image); see the module docstring."""
 
     kind = "disk"
+    random_access = True
 
     def __init__(self, stream: BinaryIO, name: str, limits: Limits, path: str | None = None) -> None:
         super().__init__(stream, name, limits, path)
