@@ -436,11 +436,11 @@ def render_scan(scan: dict[str, Any], args: argparse.Namespace) -> str:
             f"--only scan --size-mb {args.size_mb}`)",
         ),
         f"Corpus: {n} benign generated files, {gb:,.2f} GB: {scan['images']} JPEG/PNG images, "
-        f"{scan['videos']} H.264 videos, the rest binary blobs of 0.1-20 MB; the same files also inside",
-        "an ext4 raw image",
-        f"({scan['image_bytes'] / 1e9:,.2f} GB, made with `mkfs.ext4 -d`). Page cache warm (each command run",
-        "once unmeasured, then best of 2). Every file's md5/sha1/sha256 from every vigil scan (folder and",
-        "image) was checked equal to hashdeep's and the hashlib loop's before any number was kept.",
+        f"{scan['videos']} H.264 videos,",
+        "the rest binary blobs of 0.1-20 MB; the same files also inside an ext4 raw image",
+        f"({scan['image_bytes'] / 1e9:,.2f} GB, made with `mkfs.ext4 -d`). Page cache warm (each command",
+        "run once unmeasured, then best of 2). Every file's md5/sha1/sha256 from every vigil scan",
+        "(folder and image) was checked equal to hashdeep's and the loop's before any number was kept.",
         "",
         "| command | wall | MB/s | vs hashdeep | vs hashlib 2-proc |",
         "|---|---:|---:|---:|---:|",
@@ -508,9 +508,10 @@ SCAN_NOTES = """\
   the reports, ~1 s). hashdeep is single-threaded per file and slower per byte than OpenSSL, so the
   2.5× goal would need more than two cores' worth of hashlib: on this 2-core machine the ceiling is
   the hashlib 2-process ratio in the table.
-- Inside a disk image: one evidence file is one unit of work, so a single image is read by one worker
-  through The Sleuth Kit (and libewf for E01), file by file; the second core idles. Splitting an image's
-  files across workers is the next step for single-image cases.
+- Inside a disk image: an image over `VIGIL_SHARD_BYTES` (64 MiB) is split over the workers: each
+  opens it through The Sleuth Kit (and libewf for E01), walks the file system and hashes its share of
+  the files, while the first also hashes the image file itself (the evidence hash) — so an image costs
+  about one extra full read compared with the same files in a folder, plus TSK's per-read overhead.
 - With PDQ: libjpeg's DCT scaling decodes a 1-4 MP photo at 1/2-1/8 size in about the time the
   decode-only floor shows; PDQ with its 8 dihedral variants on the reduced pixels and the three hashes
   take the rest. The straightforward path pays a full-size decode and a full-size PDQ.
