@@ -11,25 +11,66 @@ from types import TracebackType
 from typing import Any
 
 
-def recover(path: Path) -> set[str]:
-    """Paths already done in an interrupted scan's journal; a torn last line is cut off."""
+def encode(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def recover(path: Path, tops: set[str] | None = None) -> set[str]:
+    """Paths already done in an interrupted scan's journal. A torn last line is cut off; with `tops`
+    (the evidence files of the scan), the records of a container whose own record is missing — written
+    before the kill, while the container was still being gone through — are dropped, so the container
+    is done again from the start and nothing appears twice."""
     done: set[str] = set()
     if not path.exists():
         return done
     good = 0
+    paths: list[str] = []
     with open(path, "rb") as fh:
         for raw in fh:
             if not raw.endswith(b"\n"):
                 break
             try:
-                done.add(json.loads(raw)["path"])
+                paths.append(json.loads(raw)["path"])
             except (ValueError, KeyError):
                 break
             good += len(raw)
     if good != path.stat().st_size:
         with open(path, "r+b") as fh:
             fh.truncate(good)
+    done = set(paths)
+    if tops is None:
+        return done
+    orphans = {p for p in paths if p not in tops and (t := top_of(p, tops)) is not None and t not in done}
+    if orphans:
+        _rewrite_without(path, orphans)
+        done -= orphans
     return done
+
+
+def top_of(path: str, tops: set[str]) -> str | None:
+    """The evidence file a member path (``top!/inner!/...``) belongs to, if it is one of `tops`."""
+    at = path.find("!/")
+    while at != -1:
+        if path[:at] in tops:
+            return path[:at]
+        at = path.find("!/", at + 2)
+    return None
+
+
+def _rewrite_without(path: Path, drop: set[str]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out, open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if json.loads(line)["path"] not in drop:
+                    out.write(line)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def read(path: Path) -> Iterator[dict[str, Any]]:
@@ -51,20 +92,17 @@ class Writer:
     def write(self, record: dict[str, Any]) -> None:
         self.write_group([record])
 
-    def write_group(self, records: list[dict[str, Any]]) -> None:
-        """Records that stand or fall together (a container and its members) reach the file in one write
-        after everything before them, so a kill leaves the group whole or absent (a torn last line is
-        cut off by `recover`)."""
-        text = "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records)
-        if len(records) > 1:
-            self._fh.flush()
-            self._fh.write(text)
-            self._fh.flush()
-            self._pending = 0
-            return
-        self._fh.write(text)
-        self._pending += 1
-        if self._pending >= self._every:
+    def write_group(self, records: list[dict[str, Any]], part: str | None = None) -> None:
+        """One evidence file's records: those spilled to the `part` file (if any), then `records` (which
+        end with the file's own record). A kill part-way leaves a group without its own record, which
+        `recover` drops."""
+        if part is not None:
+            with open(part, encoding="utf-8") as fh:
+                while chunk := fh.read(1 << 20):
+                    self._fh.write(chunk)
+        self._fh.write("".join(encode(r) for r in records))
+        self._pending += len(records)
+        if part is not None or self._pending >= self._every:
             self._fh.flush()
             self._pending = 0
 

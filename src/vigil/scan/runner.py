@@ -29,7 +29,7 @@ from vigil.scan.matcher import Matcher
 from vigil.scan.progress import ScanProgress
 from vigil.scan.summary import build_summary
 from vigil.scan.walker import Item, Skipped, Unreadable, walk
-from vigil.scan.worker import WorkerConfig, empty_record, init, process, process_with, shardable
+from vigil.scan.worker import TaskResult, WorkerConfig, empty_record, init, process, run_task, shardable
 from vigil.sources import Limits
 from vigil.store import Store
 from vigil.store.models import Case, Scan, ScanItem
@@ -62,14 +62,15 @@ def run_scan(store: Store, options: ScanOptions) -> dict[str, Any]:
     items_path = out / "items.jsonl"
     if items_path.exists() and not options.resume:
         raise VigilError(f"{out} already holds a scan; use --resume to continue it or choose another --out")
-    done = journal.recover(items_path) if options.resume else set()
-
     started = datetime.now(UTC)
     t0 = time.monotonic()
+    everything = list(walk(options.evidence))
+    tops = {f.path for f in everything if isinstance(f, Item)}
+    done = journal.recover(items_path, tops) if options.resume else set()
     todo: list[Item] = []
     skipped: list[dict[str, str]] = []
     unreadable: list[dict[str, Any]] = []
-    for found in walk(options.evidence):
+    for found in everything:
         if isinstance(found, Skipped):
             skipped.append({"path": found.path, "reason": found.reason})
         elif isinstance(found, Unreadable):
@@ -96,9 +97,12 @@ def run_scan(store: Store, options: ScanOptions) -> dict[str, Any]:
     with journal.Writer(items_path, FLUSH_EVERY) as writer, ScanProgress(show, len(todo)) as bar:
         for record in unreadable:
             writer.write(record)
-        for group in _gather(_results(tasks, config, matcher, workers)):
-            writer.write_group(group)  # one evidence file and all it contains, in one write
-            bar.advance(group[-1].get("size") or 0)
+        for parts in _gather(_results(tasks, config, matcher, workers)):
+            for part in parts:  # one evidence file and all it contains, its own record last
+                writer.write_group(part.records, part.part)
+                if part.part is not None:
+                    os.unlink(part.part)
+            bar.advance(parts[-1].item.size or 0)
     shutil.rmtree(spill, ignore_errors=True)
     hash_s = time.monotonic() - t1
 
@@ -167,28 +171,26 @@ def _shard(todo: list[Item], workers: int, threshold: int) -> list[Item]:
     return tasks
 
 
-def _gather(results: Iterator[tuple[Item, list[dict[str, Any]]]]) -> Iterator[list[dict[str, Any]]]:
-    """One group per evidence file: the shards of a split container are held until all have come back,
-    then written together with the container's own record last (so --resume never sees half of it)."""
-    pending: dict[str, list[tuple[int, list[dict[str, Any]]]]] = {}
-    for item, records in results:
-        if item.shard is None:
-            yield records
+def _gather(results: Iterator[TaskResult]) -> Iterator[list[TaskResult]]:
+    """The results of one evidence file together: the shards of a split container are held until all
+    have come back, and shard 0 (which ends with the container's own record) goes last."""
+    pending: dict[str, list[TaskResult]] = {}
+    for result in results:
+        shard = result.item.shard
+        if shard is None:
+            yield [result]
             continue
-        parts = pending.setdefault(item.path, [])
-        parts.append((item.shard[0], records))
-        if len(parts) == item.shard[1]:
-            del pending[item.path]
-            parts.sort(key=lambda p: -p[0])  # shard 0, which ends with the container's record, last
-            yield [r for _, part in parts for r in part]
+        parts = pending.setdefault(result.item.path, [])
+        parts.append(result)
+        if len(parts) == shard[1]:
+            del pending[result.item.path]
+            yield sorted(parts, key=lambda p: -(p.item.shard or (0, 0))[0])
 
 
-def _results(
-    todo: list[Item], config: WorkerConfig, matcher: Matcher, workers: int
-) -> Iterator[tuple[Item, list[dict[str, Any]]]]:
+def _results(todo: list[Item], config: WorkerConfig, matcher: Matcher, workers: int) -> Iterator[TaskResult]:
     if workers <= 1 or len(todo) < 2:
         for item in todo:
-            yield item, process_with(item, config, matcher)
+            yield run_task(item, config, matcher)
         return
     ctx = multiprocessing.get_context("fork")
     pool = ctx.Pool(workers, initializer=init, initargs=(config, matcher))

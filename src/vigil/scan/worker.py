@@ -12,6 +12,7 @@ method the snapshot is shared copy-on-write with the parent.
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import tempfile
@@ -24,6 +25,7 @@ from typing import Any, BinaryIO
 from vigil import signals, sources
 from vigil.hashing import FileHashes, hash_stream, open_readonly
 from vigil.media import DecodeLimits, is_video, sniff
+from vigil.scan import journal
 from vigil.scan.matcher import Matcher, verdict
 from vigil.scan.walker import Item
 from vigil.sources import ContainerError, LimitExceeded, Limits, Member, Problem
@@ -44,27 +46,75 @@ def init(config: WorkerConfig, matcher: Matcher) -> None:
     _state = (config, matcher)
 
 
-def process(item: Item) -> tuple[Item, list[dict[str, Any]]]:
+@dataclass(slots=True)
+class TaskResult:
+    """One task's records: the first ones spilled to `part` (a JSON-lines file in the spill folder) once
+    there are more than `Sink.KEEP` of them, the rest in `records`; in that order, own record last."""
+
+    item: Item
+    records: list[dict[str, Any]]
+    part: str | None = None
+
+
+class Sink:
+    """Collects a task's records, keeping memory bounded for containers with millions of files."""
+
+    KEEP = 5000
+
+    def __init__(self, spill_dir: str | None) -> None:
+        self.spill_dir = spill_dir
+        self.records: list[dict[str, Any]] = []
+        self.part: str | None = None
+        self._fh: Any = None
+
+    def append(self, record: dict[str, Any]) -> None:
+        self.records.append(record)
+        if len(self.records) >= self.KEEP and self.spill_dir is not None:
+            if self._fh is None:
+                fd, self.part = tempfile.mkstemp(prefix="part-", suffix=".jsonl", dir=self.spill_dir)
+                self._fh = os.fdopen(fd, "w", encoding="utf-8")
+            self._fh.write("".join(journal.encode(r) for r in self.records))
+            self.records = []
+
+    def result(self, item: Item) -> TaskResult:
+        if self._fh is not None:
+            self._fh.close()
+        return TaskResult(item, self.records, self.part)
+
+
+def process(item: Item) -> TaskResult:
     assert _state is not None, "worker used before init()"  # programming error, not input
     config, matcher = _state
-    return item, process_with(item, config, matcher)
+    return run_task(item, config, matcher)
 
 
-def process_with(item: Item, config: WorkerConfig, matcher: Matcher) -> list[dict[str, Any]]:
+def run_task(item: Item, config: WorkerConfig, matcher: Matcher) -> TaskResult:
     """The records of one evidence file: those of everything inside it, then its own. A shard other
     than the first lists the container but hashes only its share of the members, and no own record."""
-    out: list[dict[str, Any]] = []
+    sink = Sink(config.containers.spill_dir)
 
     def open_file() -> BinaryIO:
         return os.fdopen(open_readonly(item.fs_path), "rb", buffering=0)
 
-    hasher = _Hasher(config, matcher, out, item.shard)
+    hasher = _Hasher(config, matcher, sink, item.shard)
     if item.shard is not None and item.shard[0] > 0:
         hasher.members_only(item.path, item.deleted, item.fs_path)
-        return out
-    record = hasher.item(item.path, item.size, item.deleted, open_file, depth=0, real_path=item.fs_path)
-    out.append(record)
-    return out
+    else:
+        sink.append(
+            hasher.item(item.path, item.size, item.deleted, open_file, depth=0, real_path=item.fs_path)
+        )
+    return sink.result(item)
+
+
+def process_with(item: Item, config: WorkerConfig, matcher: Matcher) -> list[dict[str, Any]]:
+    """`run_task` with every record in memory (for callers that want a list)."""
+    result = run_task(item, config, matcher)
+    if result.part is None:
+        return result.records
+    with open(result.part, encoding="utf-8") as fh:
+        spilled = [json.loads(line) for line in fh]
+    os.unlink(result.part)
+    return spilled + result.records
 
 
 def shardable(path: str, size: int, threshold: int) -> bool:
@@ -83,7 +133,7 @@ class _Hasher:
         self,
         config: WorkerConfig,
         matcher: Matcher,
-        out: list[dict[str, Any]],
+        out: Sink,
         shard: tuple[int, int] | None = None,
     ) -> None:
         self.config = config
