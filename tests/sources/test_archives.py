@@ -20,6 +20,7 @@ from click.testing import CliRunner
 
 from tests.imagegen import render_image
 from vigil.cli import main
+from vigil.scan.runner import read_evidence
 from vigil.sources import Limits, Member, Problem
 from vigil.sources.archive import SevenZipArchive, TarArchive, ZipArchive
 
@@ -98,6 +99,12 @@ def test_nested_archives_are_named_and_matched_inside(tmp_path: Path) -> None:
     assert order.index(str(ev / "case.zip")) > order.index(str(ev / "case.zip!/box.7z!/again.png"))
     assert {p.name: sha256(p.read_bytes()) for p in ev.iterdir()} == before
     assert not (tmp_path / "out" / ".spill").exists()
+    # The report can show (blurred) thumbnails of matches deep inside containers: their bytes are found.
+    assert read_evidence(str(ev / "case.zip!/inner.tar.gz!/deep/known.png")) == known
+    assert read_evidence(str(ev / "case.zip!/box.7z!/again.png")) == known
+    assert read_evidence(str(ev / "case.zip!/no/such.png")) is None
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert html.count("data:image/") >= 3
 
 
 def test_zip64_member_is_read(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ store's scan records and the reports are all derived from the journal at the end
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import os
 import shutil
@@ -16,11 +17,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import insert
 
-from vigil import signals
+from vigil import signals, sources
 from vigil.errors import VigilError
 from vigil.hashing import open_readonly
 from vigil.media import DecodeLimits
@@ -30,7 +31,7 @@ from vigil.scan.progress import ScanProgress
 from vigil.scan.summary import build_summary
 from vigil.scan.walker import Item, Skipped, Unreadable, walk
 from vigil.scan.worker import TaskResult, WorkerConfig, empty_record, init, process, run_task, shardable
-from vigil.sources import Limits
+from vigil.sources import ContainerError, LimitExceeded, Limits, Member
 from vigil.store import Store
 from vigil.store.models import Case, Scan, ScanItem
 
@@ -139,7 +140,13 @@ def write_reports(out: Path, summary: dict[str, Any], thumbnails: bool, limits: 
     journal.write_json_atomic(out / "summary.json", summary)
     write_report_csv(out)
 
+    inside = [0]  # members of containers are found by listing the container: cap how many
+
     def thumbnail(item: dict[str, Any]) -> bytes | None:
+        if "!/" in item["path"]:
+            inside[0] += 1
+            if inside[0] > MAX_CONTAINER_THUMBNAILS:
+                return None
         data = read_evidence(item["path"])
         return make_thumbnail(data, max_pixels=limits.max_pixels) if data is not None else None
 
@@ -147,14 +154,42 @@ def write_reports(out: Path, summary: dict[str, Any], thumbnails: bool, limits: 
 
 
 def read_evidence(path: str, limit: int = 64 << 20) -> bytes | None:
-    """The bytes of a folder-evidence file for a thumbnail (read-only); None if it cannot be had."""
-    if "!/" in path:
-        return None
+    """The bytes of an evidence file or of a member inside its containers (``disk.E01!/p1/a.zip!/b.jpg``),
+    read-only, at most `limit` bytes; None if it cannot be had. Used for the report's thumbnails."""
+    outer, *inner = path.split("!/")
     try:
-        with os.fdopen(open_readonly(path), "rb") as fh:
-            return fh.read(limit)
-    except OSError:
+        with os.fdopen(open_readonly(outer), "rb") as fh:
+            if not inner:
+                return fh.read(limit)
+            return _read_member(fh, outer, inner, limit)
+    except (OSError, ContainerError, LimitExceeded, ValueError, RuntimeError):
         return None
+
+
+def _read_member(
+    stream: BinaryIO, name: str, inner: list[str], limit: int, real: bool = True
+) -> bytes | None:
+    kind = sources.detect(stream.read(sources.HEAD_BYTES), name)
+    stream.seek(0)
+    if kind is None:
+        return None
+    container = kind(stream, name, Limits(), name if real else None)
+    try:
+        for entry in container.entries():
+            if entry.name != inner[0] or not isinstance(entry, Member):
+                continue
+            with entry.open() as fh:
+                data = fh.read(limit if len(inner) == 1 else MAX_NESTED_READ)
+            if len(inner) == 1:
+                return data
+            return _read_member(io.BytesIO(data), f"{name}!/{inner[0]}", inner[1:], limit, real=False)
+        return None
+    finally:
+        container.close()
+
+
+MAX_NESTED_READ = 256 << 20
+MAX_CONTAINER_THUMBNAILS = 200
 
 
 def _shard(todo: list[Item], workers: int, threshold: int) -> list[Item]:
