@@ -105,3 +105,28 @@ def test_frames_quality_floor_and_duplicates() -> None:
     value = VPDQ.encode([a, a, b], [90, 90, 10], [0, 1000, 2000])
     prepared = VPDQ.frames(value).prepared(50)
     assert prepared.shape == (1, 32) and prepared[0].tobytes() == a  # duplicate kept once, weak frame dropped
+
+
+def test_vpdq_feature_files_import_as_one_video(videos: dict[str, Path], tmp_path: Path) -> None:
+    """Meta's vpdq tools write frame,hash,quality,seconds lines; such a file imports as one known video."""
+    db = tmp_path / "s.db"
+    frames = VPDQ.frames(VPDQ.hash_video(str(videos["known"])))
+    lines = ["# from vpdq"] + [
+        f"{i},{h.tobytes().hex()},{q},{t / 1000:.3f}"
+        for i, (h, q, t) in enumerate(zip(frames.hashes, frames.quality, frames.millis, strict=True))
+    ]
+    bad = tmp_path / "bad.txt"
+    bad.write_text("\n".join([*lines[:3], "3,zz,100,3.000", *lines[3:]]) + "\n")
+    code, _, err = run(db, "import", str(bad), "--format", "vpdq", "--category", "B")
+    assert code == 1 and f"{bad}:4:" in err and "64 hex digits" in err
+    good = tmp_path / "known.vpdq.txt"
+    good.write_text("\n".join(lines) + "\n")
+    code, out, err = run(db, "--json", "import", str(good), "--format", "vpdq", "--category", "B")
+    assert code == 0, err
+    assert json.loads(out)[str(good)]["entries_created"] == 1
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    (ev / "clip.mkv").write_bytes(videos["smaller"].read_bytes())
+    assert run(db, "scan", str(ev), "--out", str(tmp_path / "out"), "--workers", "1")[0] == 0
+    [item] = [json.loads(x) for x in (tmp_path / "out" / "items.jsonl").read_text().splitlines()]
+    assert item["verdict"] == "similar" and item["matches"][0]["category"] == "B"

@@ -12,6 +12,7 @@ from vigil.exchange.base import ExportRecord, Format, HashRecord, ImportOptions,
 from vigil.exchange.csvfmt import CSVFormat
 from vigil.exchange.hashdeep import HashdeepFormat
 from vigil.exchange.md5sum import MD5SumFormat, SHA1SumFormat, SHA256SumFormat
+from vigil.exchange.vpdqfmt import VPDQFormat
 
 _FORMATS: dict[str, Format] = {}
 
@@ -72,6 +73,7 @@ register(MD5SumFormat())
 register(SHA1SumFormat())
 register(SHA256SumFormat())
 register(HashdeepFormat())
+register(VPDQFormat())
 
 __all__ = [
     "ExportRecord",
