@@ -18,6 +18,7 @@ from vigil.categories import KNOWN_GOOD
 from vigil.errors import VigilError
 from vigil.hashing import FileHashes
 from vigil.index import PDQIndex, sync
+from vigil.scan.tables import EntryTable, ExactTable
 from vigil.signals.vpdq import Frames, VPDQSignal
 from vigil.store import Store, queries
 
@@ -54,9 +55,9 @@ class Match:
 class Matcher:
     def __init__(
         self,
-        exact: dict[str, dict[bytes, list[int]]],
+        exact: dict[str, ExactTable],
         perceptual: dict[str, PDQIndex],
-        entries: dict[int, queries.EntryInfo],
+        entries: EntryTable,
         thresholds: dict[str, int],
         min_quality: dict[str, int],
         videos: dict[str, dict[int, list[Frames]]] | None = None,
@@ -67,7 +68,6 @@ class Matcher:
         self.thresholds = thresholds
         self.min_quality = min_quality
         self.videos = videos or {}
-        self._good = {e.entry_id for e in entries.values() if e.category == KNOWN_GOOD}
 
     @classmethod
     def from_store(
@@ -88,8 +88,8 @@ class Matcher:
             min_quality[signal.name] = floor
             perceptual[signal.name] = PDQIndex.open(sync.index_root(store) / signal.name, create=False)
         with store.session() as session:
-            entries = {eid: e for eid, e in queries.entry_infos(session).items() if e.status == "active"}
-            exact: dict[str, dict[bytes, list[int]]] = {}
+            entries = EntryTable(session)
+            exact: dict[str, ExactTable] = {}
             videos: dict[str, dict[int, list[Frames]]] = {}
             for video in signals.video_signals():
                 known: dict[int, list[Frames]] = defaultdict(list)
@@ -99,26 +99,25 @@ class Matcher:
                 videos[video.name] = dict(known)
             for signal in signals.all_signals():
                 if signal.exact:
-                    table: dict[bytes, list[int]] = defaultdict(list)
-                    for eid, value, _q in queries.iter_signals(session, signal.name):
-                        if eid in entries:
-                            table[value].append(eid)
-                    exact[signal.name] = dict(table)
+                    rows = ((eid, value) for eid, value, _q in queries.iter_signals(session, signal.name))
+                    exact[signal.name] = ExactTable(signal.size, rows)
         return cls(exact, perceptual, entries, thresholds, min_quality, videos)
 
     def is_known_good(self, digests: dict[str, bytes]) -> bool:
         """True when an exact hash of the file belongs to a known-good entry (skip decoding it)."""
         for name, value in digests.items():
-            ids = self.exact.get(name, {}).get(value)
-            if ids and any(i in self._good for i in ids):
+            table = self.exact.get(name)
+            if table is not None and any(self.entries.category_of(i) == KNOWN_GOOD for i in table.get(value)):
                 return True
         return False
 
     def match(self, hashes: FileHashes) -> list[Match]:
         found: dict[tuple[str, int], Match] = {}
         for name, value in hashes.digests.items():
-            for eid in self.exact.get(name, {}).get(value, ()):
-                found[(name, eid)] = self._match(name, 0, eid)
+            table = self.exact.get(name)
+            for eid in table.get(value) if table is not None else ():
+                if eid in self.entries:  # retracted entries' hashes stay in the store but never match
+                    found[(name, eid)] = self._match(name, 0, eid)
         for name, variants in hashes.variants.items():
             index = self.perceptual.get(name)
             quality = hashes.image[name].quality

@@ -107,20 +107,6 @@ def iter_export(
         session.expunge_all()
 
 
-def entry_infos(session: Session) -> dict[int, EntryInfo]:
-    """Every entry's match-relevant fields, keyed by id (for building a scan's matcher)."""
-    series = {int(i): n for i, n in session.execute(select(Series.id, Series.name))}
-    sources = {int(i): n for i, n in session.execute(select(Source.id, Source.name))}
-    out: dict[int, EntryInfo] = {}
-    for eid, cat, ser, src, status in session.execute(
-        select(Entry.id, Entry.category, Entry.series_id, Entry.source_id, Entry.status)
-    ):
-        out[int(eid)] = EntryInfo(
-            int(eid), cat, series.get(ser) if ser else None, sources.get(src) if src else None, status
-        )
-    return out
-
-
 def iter_signals(session: Session, signal_type: str) -> Iterator[tuple[int, bytes, int | None]]:
     """(entry id, value, quality) of every stored value of one signal type, streamed."""
     stmt = select(SignalRow.entry_id, SignalRow.value, SignalRow.quality).where(SignalRow.type == signal_type)
