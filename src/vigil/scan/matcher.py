@@ -18,9 +18,10 @@ from vigil.categories import KNOWN_GOOD
 from vigil.errors import VigilError
 from vigil.hashing import FileHashes
 from vigil.index import PDQIndex, sync
-from vigil.scan.tables import EntryTable, ExactTable
+from vigil.scan.tables import EntryTable, ExactTable, exact_tables
 from vigil.signals.vpdq import Frames, VPDQSignal
 from vigil.store import Store, queries
+from vigil.store.bulk import iter_signal_rows
 
 CATEGORY_ORDER = "ABCIXPNG"
 
@@ -97,10 +98,8 @@ class Matcher:
                     if eid in entries:
                         known[eid].append(video.frames(value))
                 videos[video.name] = dict(known)
-            for signal in signals.all_signals():
-                if signal.exact:
-                    rows = ((eid, value) for eid, value, _q in queries.iter_signals(session, signal.name))
-                    exact[signal.name] = ExactTable(signal.size, rows)
+            sizes = {signal.name: signal.size for signal in signals.all_signals() if signal.exact}
+            exact = exact_tables(iter_signal_rows(session.connection()), sizes)
         return cls(exact, perceptual, entries, thresholds, min_quality, videos)
 
     def is_known_good(self, digests: dict[str, bytes]) -> bool:

@@ -19,32 +19,37 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vigil.store import queries
-from vigil.store.models import Entry, Series, Source
+from vigil.store.bulk import iter_active_entries
+from vigil.store.models import Series, Source
 
-CHUNK = 1 << 20  # rows turned into arrays at a time while reading the store
+CHUNK = 1 << 20  # entries turned into arrays at a time while reading the store
+
+
+def exact_tables(
+    batches: Iterable[list[tuple[str, int, bytes]]], sizes: dict[str, int]
+) -> dict[str, ExactTable]:
+    """One ExactTable per exact signal (name -> value size) from one pass over (type, id, value) rows."""
+    parts: dict[str, list[list[tuple[int, bytes]]]] = {name: [] for name in sizes}
+    for batch in batches:
+        split: dict[str, list[tuple[int, bytes]]] = {name: [] for name in sizes}
+        for kind, eid, value in batch:
+            rows = split.get(kind)
+            if rows is not None:
+                rows.append((eid, value))
+        for name, rows in split.items():
+            parts[name].append(rows)
+    return {name: ExactTable(sizes[name], parts[name]) for name in sizes}
 
 
 class ExactTable:
-    def __init__(self, size: int, rows: Iterable[tuple[int, bytes]]) -> None:
+    def __init__(self, size: int, batches: Iterable[list[tuple[int, bytes]]]) -> None:
         self.size = size
         id_parts: list[np.ndarray] = [np.zeros(0, np.int64)]
         value_parts: list[np.ndarray] = [np.zeros((0, size), np.uint8)]
-        ids: list[int] = []
-        values = bytearray()
-
-        def flush() -> None:
-            id_parts.append(np.asarray(ids, np.int64))
-            value_parts.append(np.frombuffer(bytes(values), np.uint8).reshape(-1, size))
-            ids.clear()
-            values.clear()
-
-        for eid, value in rows:
-            if len(value) == size:
-                ids.append(eid)
-                values += value
-                if len(ids) >= CHUNK:
-                    flush()
-        flush()
+        for batch in batches:
+            rows = [(eid, value) for eid, value in batch if len(value) == size]
+            id_parts.append(np.fromiter((eid for eid, _ in rows), np.int64, len(rows)))
+            value_parts.append(np.frombuffer(b"".join(v for _, v in rows), np.uint8).reshape(-1, size))
         table = np.concatenate(value_parts)
         keys = _keys(table)
         order = np.argsort(keys, kind="stable")
@@ -85,26 +90,19 @@ class EntryTable:
         series_code = {sid: n + 1 for n, sid in enumerate(series)}
         source_code = {sid: n + 1 for n, sid in enumerate(sources)}
         category_code: dict[str | None, int] = {None: 0}
-        ids: list[int] = []
-        codes: list[tuple[int, int, int]] = []
         id_parts: list[np.ndarray] = [np.zeros(0, np.int64)]
         code_parts: list[np.ndarray] = [np.zeros((0, 3), np.int32)]
-        stmt = select(Entry.id, Entry.category, Entry.series_id, Entry.source_id).where(
-            Entry.status == "active"
-        )
-        for eid, cat, ser, src in session.execute(stmt.execution_options(yield_per=50_000)):
-            if cat not in category_code:
-                category_code[cat] = len(self.categories)
-                self.categories.append(cat)
-            ids.append(int(eid))
-            codes.append((category_code[cat], series_code.get(ser or 0, 0), source_code.get(src or 0, 0)))
-            if len(ids) >= CHUNK:
-                id_parts.append(np.asarray(ids, np.int64))
-                code_parts.append(np.asarray(codes, np.int32).reshape(-1, 3))
-                ids.clear()
-                codes.clear()
-        id_parts.append(np.asarray(ids, np.int64))
-        code_parts.append(np.asarray(codes, np.int32).reshape(-1, 3))
+        for rows in iter_active_entries(session.connection()):
+            for _eid, cat, _ser, _src in rows:
+                if cat not in category_code:
+                    category_code[cat] = len(self.categories)
+                    self.categories.append(cat)
+            id_parts.append(np.fromiter((r[0] for r in rows), np.int64, len(rows)))
+            codes = [
+                (category_code[c], series_code.get(s or 0, 0), source_code.get(o or 0, 0))
+                for _, c, s, o in rows
+            ]
+            code_parts.append(np.asarray(codes, np.int32).reshape(-1, 3))
         all_ids = np.concatenate(id_parts)
         order = np.argsort(all_ids, kind="stable")
         self.ids = all_ids[order]

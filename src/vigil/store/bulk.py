@@ -94,3 +94,34 @@ def lookup_signal_owners(conn: Connection, signal_type: str, values: Sequence[by
         return found
     finally:
         cur.close()
+
+
+def iter_signal_rows(conn: Connection, batch: int = 200_000) -> Iterator[list[tuple[str, int, bytes]]]:
+    """(type, entry id, value) of every stored signal, in batches, straight from the driver, in one
+    pass over the table (a scan's snapshot of millions of hashes: a filtered read would go through
+    the (type, value) index and fetch each row by id, several times slower)."""
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    # On PostgreSQL a named (server-side) cursor, so rows arrive batch by batch.
+    cur = dbapi.cursor(name="vigil_signal_rows") if conn.dialect.name == "postgresql" else dbapi.cursor()
+    try:
+        cur.execute("SELECT type, entry_id, value FROM signal")
+        while rows := cur.fetchmany(batch):
+            yield [(str(t), int(e), bytes(v)) for t, e, v in rows]
+    finally:
+        cur.close()
+
+
+def iter_active_entries(
+    conn: Connection, batch: int = 200_000
+) -> Iterator[list[tuple[int, str | None, int | None, int | None]]]:
+    """(id, category, series id, source id) of every active entry, in batches, straight from the driver."""
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    cur = dbapi.cursor(name="vigil_entries") if conn.dialect.name == "postgresql" else dbapi.cursor()
+    try:
+        cur.execute("SELECT id, category, series_id, source_id FROM entry WHERE status = 'active'")
+        while rows := cur.fetchmany(batch):
+            yield [(int(i), c, s, o) for i, c, s, o in rows]
+    finally:
+        cur.close()
