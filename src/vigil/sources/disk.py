@@ -60,6 +60,7 @@ from typing import Any, BinaryIO
 import pyewf  # type: ignore[import-untyped]
 import pytsk3  # type: ignore[import-untyped]
 
+from vigil.hashing import open_readonly
 from vigil.sources.base import Container, ContainerError, Entry, Limits, Member, Problem
 
 EWF_SIGNATURE = b"EVF\x09\x0d\x0a\xff\x00"
@@ -339,7 +340,7 @@ class DiskImage(Container):
                     files: list[BinaryIO] = []
                     try:
                         for part in parts:
-                            files.append(open(part, "rb"))  # noqa: SIM115 - closed by close()
+                            files.append(os.fdopen(open_readonly(part), "rb"))  # closed by close()
                     except OSError as exc:
                         for f in files:
                             f.close()
