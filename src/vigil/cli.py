@@ -157,7 +157,8 @@ def db_stats(obj: Context) -> None:
 def _format_choice(readable: bool) -> click.Choice:
     from vigil import exchange
 
-    return click.Choice(exchange.names(readable=True) if readable else exchange.names(writable=True))
+    names = exchange.names(readable=True) if readable else exchange.names(writable=True)
+    return click.Choice([*names, "delta"])  # delta: signed bundles between vigil instances
 
 
 @main.command("import")
@@ -185,6 +186,10 @@ def import_cmd(
     from vigil import exchange
     from vigil.categories import parse_category
     from vigil.store.ingest import ImportStats, import_records
+
+    if fmt == "delta":
+        _import_deltas(obj, files)
+        return
 
     if category is not None:
         try:
@@ -242,12 +247,26 @@ def _sync_index(obj: Context, store: Any) -> None:
     default=None,
     help="Only entries changed after this sequence number.",
 )
+@click.option(
+    "--sign",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Private key (PEM) that signs a --format delta bundle.",
+)
+@click.option("--as-source", default=None, help="Name this store goes by at partners (delta bundles).")
 @common
-def export_cmd(obj: Context, file: Path, fmt: str, since: int | None) -> None:
+def export_cmd(
+    obj: Context, file: Path, fmt: str, since: int | None, sign: Path | None, as_source: str | None
+) -> None:
     """Export the store's active entries (written to a temporary file, then renamed into place)."""
     from vigil import exchange
     from vigil.store import queries
 
+    if fmt == "delta":
+        _export_delta(obj, file, since or 0, sign, as_source)
+        return
+    if sign is not None:
+        raise click.BadParameter("only --format delta bundles are signed", param_hint="--sign")
     writer = exchange.get(fmt)
     with obj.store() as store, store.session() as session:
         count = exchange.write_file_atomic(file, writer, queries.iter_export(session, since=since))
@@ -255,6 +274,93 @@ def export_cmd(obj: Context, file: Path, fmt: str, since: int | None) -> None:
         click.echo(json.dumps({"file": str(file), "format": fmt, "records": count}))
     else:
         obj.say(f"wrote {count} records to {file}")
+
+
+def _export_delta(obj: Context, file: Path, since: int, sign: Path | None, as_source: str | None) -> None:
+    from vigil.exchange import delta
+
+    if sign is None:
+        raise click.BadParameter("a delta bundle must be signed: --sign PRIVATE.pem", param_hint="--sign")
+    with obj.store() as store, store.session() as session:
+        count = delta.write_bundle(session, file, since, sign, as_source or "vigil")
+    if obj.as_json:
+        click.echo(json.dumps({"file": str(file), "format": "delta", "records": count}))
+    else:
+        obj.say(f"wrote a signed bundle of {count} changed entries to {file}")
+
+
+def _import_deltas(obj: Context, files: tuple[Path, ...]) -> None:
+    from vigil.exchange import delta
+
+    results = []
+    with obj.store() as store:
+        with store.transaction() as session:  # every bundle of the command, or none
+            for path in files:
+                results.append(delta.apply_bundle(session, path).as_dict())
+        _sync_index(obj, store)
+    if obj.as_json:
+        click.echo(json.dumps(results, indent=2))
+        return
+    for r in results:
+        if r["already_applied"]:
+            obj.say(f"{r['source']}: bundle {r['from_seq']}-{r['to_seq']} was already applied; nothing to do")
+        else:
+            obj.say(
+                f"{r['source']}: changes {r['from_seq']}-{r['to_seq']}: {r['records']} entries, "
+                f"{r['entries_created']} new, {r['assessments_added']} assessments, "
+                f"{r['retracted']} retracted"
+            )
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """Ed25519 keys for signed delta exchange with partner instances."""
+
+
+@keys_group.command("generate")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@common
+def keys_generate(obj: Context, out: Path) -> None:
+    """Write private.pem (mode 0600) and public.pem into --out; give public.pem to partners."""
+    from vigil.exchange import delta
+
+    private, public = delta.generate_keys(out)
+    fp = delta.fingerprint(delta.load_public(public.read_bytes(), str(public)))
+    if obj.as_json:
+        click.echo(json.dumps({"private": str(private), "public": str(public), "fingerprint": fp}))
+    else:
+        obj.say(f"wrote {private} (keep it secret) and {public}; fingerprint {fp}")
+
+
+@keys_group.command("trust")
+@click.argument("public_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--source", required=True, help="The partner's source name in this store.")
+@common
+def keys_trust(obj: Context, public_file: Path, source: str) -> None:
+    """Accept delta bundles signed by this public key, as coming from --source."""
+    from vigil.exchange import delta
+
+    with obj.store() as store, store.transaction() as session:
+        fp = delta.trust(session, public_file, source)
+    if obj.as_json:
+        click.echo(json.dumps({"fingerprint": fp, "source": source}))
+    else:
+        obj.say(f"trusting key {fp} for {source}")
+
+
+@keys_group.command("list")
+@common
+def keys_list(obj: Context) -> None:
+    """Trusted partner keys and how far their changes have been applied."""
+    from vigil.exchange import delta
+
+    with obj.store() as store, store.session() as session:
+        rows = delta.trusted(session)
+    if obj.as_json:
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            click.echo(f"{r['fingerprint']}  {r['source']}  applied to change {r['last_seq']}")
 
 
 @main.command("retract")

@@ -48,6 +48,7 @@ class ExportRecord:
     notes: str | None
     size: int | None
     media_type: str | None
+    status: str = "active"
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,20 @@ class Source(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class PartnerKey(Base):
+    """A partner agency's Ed25519 public key, trusted to sign delta bundles for its source, and how far
+    its changes have been applied here (bundles must follow on from `last_seq`, in order)."""
+
+    __tablename__ = "partner_key"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id"), index=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    public_key: Mapped[str] = mapped_column(Text)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_signature: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Series(Base):
     __tablename__ = "series"
     id: Mapped[int] = mapped_column(Id, primary_key=True)

@@ -103,6 +103,7 @@ def iter_export(
                 notes=e.notes,
                 size=e.size,
                 media_type=e.media_type,
+                status=e.status,
             )
         session.expunge_all()
 
