@@ -82,6 +82,16 @@ class TestHashdeep(FormatConformance):
     )
 
 
+class TestThreatExchange(FormatConformance):
+    format_name = "te"
+    written_signals = ("pdq",)  # md5/sha256 only for videos (the samples are not)
+    bad_lines = (
+        ("this-is-not-a-hash-line", "expected 'SIGNAL_TYPE VALUE'"),
+        ("url https://example.org/x", "is not one vigil keeps"),
+        ("pdq 1234", "64 hex digits"),
+    )
+
+
 def test_every_format_has_a_conformance_class() -> None:
     def subclasses(cls: type) -> list[type]:
         return [c for sub in cls.__subclasses__() for c in (sub, *subclasses(sub))]

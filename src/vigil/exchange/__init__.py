@@ -12,6 +12,7 @@ from vigil.exchange.base import ExportRecord, Format, HashRecord, ImportOptions,
 from vigil.exchange.csvfmt import CSVFormat
 from vigil.exchange.hashdeep import HashdeepFormat
 from vigil.exchange.md5sum import MD5SumFormat, SHA1SumFormat, SHA256SumFormat
+from vigil.exchange.tefile import ThreatExchangeFormat
 from vigil.exchange.vpdqfmt import VPDQFormat
 
 _FORMATS: dict[str, Format] = {}
@@ -74,6 +75,7 @@ register(SHA1SumFormat())
 register(SHA256SumFormat())
 register(HashdeepFormat())
 register(VPDQFormat())
+register(ThreatExchangeFormat())
 
 __all__ = [
     "ExportRecord",
