@@ -13,6 +13,7 @@ from vigil.exchange.csvfmt import CSVFormat
 from vigil.exchange.hashdeep import HashdeepFormat
 from vigil.exchange.md5sum import MD5SumFormat, SHA1SumFormat, SHA256SumFormat
 from vigil.exchange.tefile import ThreatExchangeFormat
+from vigil.exchange.vics import VICSFormat
 from vigil.exchange.vpdqfmt import VPDQFormat
 
 _FORMATS: dict[str, Format] = {}
@@ -76,6 +77,7 @@ register(SHA256SumFormat())
 register(HashdeepFormat())
 register(VPDQFormat())
 register(ThreatExchangeFormat())
+register(VICSFormat())
 
 __all__ = [
     "ExportRecord",
