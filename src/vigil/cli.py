@@ -198,6 +198,9 @@ def import_cmd(
             raise click.BadParameter(str(exc), param_hint="--category") from None
     reader = exchange.get(fmt)
     options = exchange.ImportOptions(ignore_extra=ignore_extra)
+    if reader.known_good:  # a known-good reference set (NSRL) is that whatever the flags say
+        known_good = True
+        source = source or "NSRL RDS"
     total: dict[str, Any] = {}
     with obj.store() as store:
         with store.transaction() as session:

@@ -12,6 +12,7 @@ from vigil.exchange.base import ExportRecord, Format, HashRecord, ImportOptions,
 from vigil.exchange.csvfmt import CSVFormat
 from vigil.exchange.hashdeep import HashdeepFormat
 from vigil.exchange.md5sum import MD5SumFormat, SHA1SumFormat, SHA256SumFormat
+from vigil.exchange.nsrl import NSRLFormat
 from vigil.exchange.tefile import ThreatExchangeFormat
 from vigil.exchange.vics import VICSFormat
 from vigil.exchange.vpdqfmt import VPDQFormat
@@ -41,6 +42,9 @@ def names(*, readable: bool | None = None, writable: bool | None = None) -> list
 def iter_file(path: Path, fmt: Format, options: ImportOptions | None = None) -> Iterator[HashRecord]:
     """Parse a file as it is read; ImportFormatError(file, line, reason) on the first bad line."""
     options = options or ImportOptions()
+    if fmt.binary:
+        yield from fmt.read_path(path, options)
+        return
     line = 0
     try:
         with open_text(path, "r") as fh:
@@ -78,6 +82,7 @@ register(HashdeepFormat())
 register(VPDQFormat())
 register(ThreatExchangeFormat())
 register(VICSFormat())
+register(NSRLFormat())
 
 __all__ = [
     "ExportRecord",

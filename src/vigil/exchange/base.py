@@ -63,10 +63,18 @@ class Format(ABC):
     description: ClassVar[str]
     can_read: ClassVar[bool] = True
     can_write: ClassVar[bool] = True
+    # Formats that are not text (a database file) are read from their path by `read_path`.
+    binary: ClassVar[bool] = False
+    # Whatever the options say, the hashes are known-good (a known-good reference set such as NSRL).
+    known_good: ClassVar[bool] = False
 
     @abstractmethod
     def read(self, fh: TextIO, file: str, options: ImportOptions) -> Iterator[HashRecord]:
         """Yield records; raise ImportFormatError(file, line, reason) on the first bad line."""
+
+    def read_path(self, path: Path, options: ImportOptions) -> Iterator[HashRecord]:
+        """Yield records from a binary format's file (only called when `binary`)."""
+        raise NotImplementedError
 
     @abstractmethod
     def write(self, fh: TextIO, records: Iterable[ExportRecord]) -> int:
