@@ -366,6 +366,43 @@ def keys_list(obj: Context) -> None:
             click.echo(f"{r['fingerprint']}  {r['source']}  applied to change {r['last_seq']}")
 
 
+@main.command("hotline")
+@click.argument("scan_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--reporter-name", required=True, help="Who makes the report.")
+@click.option("--reporter-email", required=True)
+@click.option("--reporter-phone", default=None)
+@click.option("--organization", default=None, help="The reporting unit, hotline or platform.")
+@click.option("--incident-type", default=None, help="Incident type as the hotline names it.")
+@common
+def hotline_cmd(
+    obj: Context,
+    scan_dir: Path,
+    out: Path,
+    reporter_name: str,
+    reporter_email: str,
+    reporter_phone: str | None,
+    organization: str | None,
+    incident_type: str | None,
+) -> None:
+    """Package a scan's matches as a hotline / CyberTipline-style report (JSON + CSV; never sent)."""
+    from vigil.report import hotline
+
+    report = hotline.build(
+        scan_dir,
+        reporter_name=reporter_name,
+        reporter_email=reporter_email,
+        reporter_phone=reporter_phone,
+        organization=organization,
+        incident_type=incident_type or hotline.DEFAULT_INCIDENT,
+    )
+    paths = hotline.write(report, out)
+    if obj.as_json:
+        click.echo(json.dumps({"files": [str(p) for p in paths], "reported": len(report["fileDetails"])}))
+    else:
+        obj.say(f"{len(report['fileDetails'])} matched files reported in {out}")
+
+
 @main.command("retract")
 @click.argument("entries", nargs=-1, required=True)
 @click.option("--restore", is_flag=True, help="Make retracted entries active again.")

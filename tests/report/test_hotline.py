@@ -1,0 +1,86 @@
+"""Hotline report bundles from a real scan: only matches, inside containers too, files checkable."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import zipfile
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from tests.imagegen import render_image
+from vigil.cli import main
+
+
+def run(db: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["--db", str(db), *args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def png(seed: int) -> bytes:
+    buf = io.BytesIO()
+    render_image("shapes", seed, (160, 120)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_scan_matches_become_a_hotline_bundle(tmp_path: Path) -> None:
+    db, ev = tmp_path / "s.db", tmp_path / "ev"
+    ev.mkdir()
+    known, inner, other = png(1), png(2), png(3)
+    (tmp_path / "k.csv").write_text(
+        "sha256,category,series\n"
+        f"{hashlib.sha256(known).hexdigest()},A,s-1\n{hashlib.sha256(inner).hexdigest()},C,\n"
+    )
+    assert run(db, "import", str(tmp_path / "k.csv"), "--format", "csv")[0] == 0
+    (ev / "a.png").write_bytes(known)
+    (ev / "b.png").write_bytes(other)
+    pack = io.BytesIO()
+    with zipfile.ZipFile(pack, "w") as zf:
+        zf.writestr("dir/inner.png", inner)
+    (ev / "pack.zip").write_bytes(pack.getvalue())
+    assert run(db, "scan", str(ev), "--out", str(tmp_path / "scan"), "--workers", "1")[0] == 0
+
+    out = tmp_path / "hotline"
+    args = ["hotline", str(tmp_path / "scan"), "--out", str(out), "--reporter-name", "Analyst One"]
+    code, stdout, err = run(db, "--json", *args, "--reporter-email", "analyst@example.org")
+    assert code == 0, err
+    assert json.loads(stdout)["reported"] == 2
+    report = json.loads((out / "report.json").read_text())
+    assert report["reporter"]["reportingPerson"] == {
+        "name": "Analyst One",
+        "email": "analyst@example.org",
+        "phone": None,
+    }
+    assert report["incidentSummary"]["incidentDateTime"]
+    files = {f["fileName"]: f for f in report["fileDetails"]}
+    assert set(files) == {"a.png", "inner.png"}  # the unknown b.png is not reported
+    a = files["a.png"]
+    assert (
+        a["category"] == "A" and a["categoryVics"] == 1 and a["series"] == "s-1" and a["matchType"] == "exact"
+    )
+    assert a["hashes"]["sha256"] == hashlib.sha256(known).hexdigest() and a["location"] == str(ev / "a.png")
+    assert files["inner.png"]["location"] == str(ev / "pack.zip!/dir/inner.png")
+    rows = list(csv.DictReader((out / "files.csv").open()))
+    assert {r["fileName"] for r in rows} == {"a.png", "inner.png"}
+    sums = dict(line.split("  ")[::-1] for line in (out / "SHA256SUMS").read_text().splitlines())
+    for name in ("report.json", "files.csv"):
+        assert sums[name] == hashlib.sha256((out / name).read_bytes()).hexdigest()
+    code, _, err = run(db, *args, "--reporter-email", "analyst@example.org")
+    assert code == 1 and "already holds a hotline report" in err
+    code, _, err = run(db, *args[:3], str(tmp_path / "h2"), *args[4:], "--reporter-email", "nobody")
+    assert code == 1 and "not an e-mail address" in err
+    code, _, err = run(
+        db,
+        "hotline",
+        str(ev),
+        "--out",
+        str(tmp_path / "h3"),
+        "--reporter-name",
+        "x",
+        "--reporter-email",
+        "a@b.c",
+    )
+    assert code == 1 and "not a finished scan" in err
