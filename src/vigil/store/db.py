@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 from vigil.errors import StoreError
 
@@ -59,26 +60,45 @@ def _sqlite_begin(conn: Any) -> None:
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
     return cfg
 
 
+@cache
+def _revisions() -> tuple[frozenset[str], str]:
+    """Every known revision and the head, read from the migration files' headers (opening a store
+    must not cost alembic's import: most commands never migrate)."""
+    revisions: dict[str, str | None] = {}
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        source = path.read_text()
+        rev = re.search(r'^revision = "([^"]+)"', source, re.M)
+        down = re.search(r'^down_revision = (?:"([^"]+)"|None)', source, re.M)
+        if rev and down:
+            revisions[rev.group(1)] = down.group(1)
+    heads = set(revisions) - {d for d in revisions.values() if d}
+    assert len(heads) == 1, f"the migrations must have one head, found {heads}"  # packaging invariant
+    return frozenset(revisions), heads.pop()
+
+
 def head_revision() -> str:
-    script = ScriptDirectory(str(MIGRATIONS))
-    head = script.get_current_head()
-    assert head is not None, "the migrations folder has no head"  # packaging invariant, not input
-    return head
+    return _revisions()[1]
 
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (creates it on an empty database)."""
+    from alembic import command
+
     command.upgrade(alembic_config(engine), "head")
 
 
@@ -88,12 +108,11 @@ def ensure_schema(engine: Engine) -> None:
     if current is None:
         migrate(engine)
         return
-    if current != head_revision():
-        script = ScriptDirectory(str(MIGRATIONS))
-        known = {rev.revision for rev in script.walk_revisions()}
+    known, head = _revisions()
+    if current != head:
         if current not in known:
             raise StoreError(f"store schema {current} is newer than this vigil knows; upgrade vigil")
-        raise StoreError(f"store schema {current} is older than {head_revision()}; run 'vigil db migrate'")
+        raise StoreError(f"store schema {current} is older than {head}; run 'vigil db migrate'")
 
 
 class Store:
