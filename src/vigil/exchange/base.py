@@ -84,6 +84,18 @@ class Format(ABC):
 # ---- helpers shared by the formats -------------------------------------------------------------------------
 
 
+def parse_hashes(pairs: Iterable[tuple[str, object]], file: str, line: int, where: str) -> dict[str, bytes]:
+    """{signal: value} from (signal, hex) pairs, skipping empty ones; the error names `where`."""
+    hashes: dict[str, bytes] = {}
+    for name, value in pairs:
+        if value not in (None, ""):
+            try:
+                hashes[name] = parse_hash(name, str(value).lower(), file, line)
+            except ImportFormatError as exc:
+                raise ImportFormatError(file, line, f"{where}: {exc.reason}") from None
+    return hashes
+
+
 def parse_hash(signal_name: str, text: str, file: str, line: int) -> bytes:
     try:
         return signals.get(signal_name).parse(text)

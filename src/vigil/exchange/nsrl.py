@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from vigil.errors import ImportFormatError
-from vigil.exchange.base import ExportRecord, Format, HashRecord, ImportOptions, parse_hash
+from vigil.exchange.base import ExportRecord, Format, HashRecord, ImportOptions, parse_hashes
 
 BATCH = 50_000
 
@@ -58,13 +58,7 @@ class NSRLFormat(Format):
 
 
 def _record(file: str, row: int, sha256: object, sha1: object, md5: object, size: object) -> HashRecord:
-    hashes: dict[str, bytes] = {}
-    for name, value in (("md5", md5), ("sha1", sha1), ("sha256", sha256)):
-        if value not in (None, ""):
-            try:
-                hashes[name] = parse_hash(name, str(value).lower(), file, row)
-            except ImportFormatError as exc:
-                raise ImportFormatError(file, row, f"FILE row {row}: {exc.reason}") from None
+    hashes = parse_hashes((("md5", md5), ("sha1", sha1), ("sha256", sha256)), file, row, f"FILE row {row}")
     if not hashes:
         raise ImportFormatError(file, row, f"FILE row {row} has no hash")
     return HashRecord(

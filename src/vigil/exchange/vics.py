@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 from vigil.categories import VICS_TO_CODE, to_vics
 from vigil.errors import ImportFormatError
-from vigil.exchange.base import ExportRecord, Format, HashRecord, ImportOptions, parse_hash
+from vigil.exchange.base import ExportRecord, Format, HashRecord, ImportOptions, parse_hashes
 
 CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/Default/$metadata#Media"
 
@@ -82,14 +82,7 @@ def _record(m: Any, file: str, number: int) -> HashRecord:
     where = f"media record {number}"
     if not isinstance(m, dict):
         raise ImportFormatError(file, number, f"{where} is not an object")
-    hashes: dict[str, bytes] = {}
-    for field, signal in (("MD5", "md5"), ("SHA1", "sha1")):
-        value = m.get(field)
-        if value not in (None, ""):
-            try:
-                hashes[signal] = parse_hash(signal, str(value).lower(), file, number)
-            except ImportFormatError as exc:
-                raise ImportFormatError(file, number, f"{where}: {exc.reason}") from None
+    hashes = parse_hashes((("md5", m.get("MD5")), ("sha1", m.get("SHA1"))), file, number, where)
     if not hashes:
         raise ImportFormatError(file, number, f"{where} has neither MD5 nor SHA1")
     category = None

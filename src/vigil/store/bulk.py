@@ -100,28 +100,28 @@ def iter_signal_rows(conn: Connection, batch: int = 200_000) -> Iterator[list[tu
     """(type, entry id, value) of every stored signal, in batches, straight from the driver, in one
     pass over the table (a scan's snapshot of millions of hashes: a filtered read would go through
     the (type, value) index and fetch each row by id, several times slower)."""
-    dbapi = conn.connection.dbapi_connection
-    assert dbapi is not None
-    # On PostgreSQL a named (server-side) cursor, so rows arrive batch by batch.
-    cur = dbapi.cursor(name="vigil_signal_rows") if conn.dialect.name == "postgresql" else dbapi.cursor()
-    try:
-        cur.execute("SELECT type, entry_id, value FROM signal")
-        while rows := cur.fetchmany(batch):
-            yield [(str(t), int(e), bytes(v)) for t, e, v in rows]
-    finally:
-        cur.close()
+    for rows in _stream(conn, "vigil_signal_rows", "SELECT type, entry_id, value FROM signal", batch):
+        yield [(str(t), int(e), bytes(v)) for t, e, v in rows]
 
 
 def iter_active_entries(
     conn: Connection, batch: int = 200_000
 ) -> Iterator[list[tuple[int, str | None, int | None, int | None]]]:
     """(id, category, series id, source id) of every active entry, in batches, straight from the driver."""
+    sql = "SELECT id, category, series_id, source_id FROM entry WHERE status = 'active'"
+    for rows in _stream(conn, "vigil_entries", sql, batch):
+        yield [(int(i), c, s, o) for i, c, s, o in rows]
+
+
+def _stream(conn: Connection, name: str, sql: str, batch: int) -> Iterator[Sequence[Any]]:
+    """Rows of a query in batches, straight from the driver; on PostgreSQL through a named (server-side)
+    cursor, so they arrive batch by batch instead of all at once."""
     dbapi = conn.connection.dbapi_connection
     assert dbapi is not None
-    cur = dbapi.cursor(name="vigil_entries") if conn.dialect.name == "postgresql" else dbapi.cursor()
+    cur = dbapi.cursor(name=name) if conn.dialect.name == "postgresql" else dbapi.cursor()
     try:
-        cur.execute("SELECT id, category, series_id, source_id FROM entry WHERE status = 'active'")
+        cur.execute(sql)
         while rows := cur.fetchmany(batch):
-            yield [(int(i), c, s, o) for i, c, s, o in rows]
+            yield rows
     finally:
         cur.close()
