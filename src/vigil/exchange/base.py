@@ -15,7 +15,7 @@ from typing import ClassVar, TextIO, cast
 
 from vigil import signals
 from vigil.categories import parse_category
-from vigil.errors import ImportFormatError
+from vigil.errors import ImportFormatError, VigilError
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +74,7 @@ class Format(ABC):
 
     def read_path(self, path: Path, options: ImportOptions) -> Iterator[HashRecord]:
         """Yield records from a binary format's file (only called when `binary`)."""
-        raise NotImplementedError
+        raise VigilError(f"{self.name} is not read from a path")
 
     @abstractmethod
     def write(self, fh: TextIO, records: Iterable[ExportRecord]) -> int:

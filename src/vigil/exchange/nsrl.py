@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
-from vigil.errors import ImportFormatError
+from vigil.errors import ImportFormatError, VigilError
 from vigil.exchange.base import ExportRecord, Format, HashRecord, ImportOptions, parse_hashes
 
 BATCH = 50_000
@@ -29,7 +29,7 @@ class NSRLFormat(Format):
     known_good = True
 
     def read(self, fh: TextIO, file: str, options: ImportOptions) -> Iterator[HashRecord]:
-        raise NotImplementedError("NSRL RDS is a database: read_path reads it")
+        raise VigilError("NSRL RDS is a database: it is read from its path, not as text")
 
     def read_path(self, path: Path, options: ImportOptions) -> Iterator[HashRecord]:
         file = str(path)
@@ -54,7 +54,7 @@ class NSRLFormat(Format):
             conn.close()
 
     def write(self, fh: TextIO, records: Iterable[ExportRecord]) -> int:
-        raise NotImplementedError("vigil does not write NSRL databases")
+        raise VigilError("vigil does not write NSRL databases")
 
 
 def _record(file: str, row: int, sha256: object, sha1: object, md5: object, size: object) -> HashRecord:

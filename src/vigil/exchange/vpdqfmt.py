@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
-from vigil.errors import ImportFormatError
+from vigil.errors import ImportFormatError, VigilError
 from vigil.exchange.base import ExportRecord, Format, HashRecord, ImportOptions
 from vigil.signals.vpdq import VPDQSignal
 
@@ -64,4 +64,4 @@ class VPDQFormat(Format):
         yield HashRecord(line=first, hashes={"vpdq": VPDQSignal.encode(hashes, quality, millis)})
 
     def write(self, fh: TextIO, records: Iterable[ExportRecord]) -> int:
-        raise NotImplementedError("vpdq files are read-only in vigil")
+        raise VigilError("vpdq files are read-only in vigil (one video per file)")

@@ -54,6 +54,7 @@ import os
 import re
 import struct
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
@@ -133,15 +134,15 @@ def _ext_superblock(head: bytes) -> bool:
 # --- byte sources: everything TSK reads comes through one of these -----------------------------------
 
 
-class _Source:
+class _Source(ABC):
     """Random-access bytes of the whole (virtual) disk."""
 
     size: int = 0
 
-    def read(self, offset: int, size: int) -> bytes:
-        raise NotImplementedError
+    @abstractmethod
+    def read(self, offset: int, size: int) -> bytes: ...
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (a source over the caller's stream has nothing to release)
         """Release what this source opened itself (never the caller's stream)."""
 
 
