@@ -30,6 +30,7 @@ class FileHashes:
     variants: dict[str, list[bytes]] = field(default_factory=dict)
     video: dict[str, bytes] = field(default_factory=dict)
     error: str | None = None
+    head: bytes = b""  # the first bytes read (what the file is: image, video, container)
     decoded: bool = False
 
     def as_fields(self) -> dict[str, Any]:
@@ -116,7 +117,8 @@ def hash_stream(
             if size > MAX_BUFFERED_IMAGE:
                 keep = False
                 kept = []
-    result = FileHashes(size=size, media_type=media_type, digests={n: h.digest() for n, h in hashers.items()})
+    digests = {n: h.digest() for n, h in hashers.items()}
+    result = FileHashes(size=size, media_type=media_type, digests=digests, head=head)
     if perceptual and is_video(media_type):
         if skip_decode is None or not skip_decode(result.digests):
             _hash_video(result, reopen)

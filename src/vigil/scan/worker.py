@@ -190,7 +190,7 @@ class _Hasher:
             return record
         self._fill(record, hashes, warning)
         try:
-            kind = sources.detect(spill.head if not real_path else _head(real_path), path)
+            kind = sources.detect(hashes.head, path)
             if kind is not None and record["verdict"] != "known_good":
                 if depth >= self.limits.max_depth:
                     self._fail(
@@ -276,7 +276,6 @@ class _Spill:
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
-        self.head = b""
         self.active: bool | None = None
         self.buffer: BinaryIO = io.BytesIO()
         self.size = 0
@@ -285,8 +284,8 @@ class _Spill:
     def feed(self, chunk: bytes) -> None:
         if self.active is None:
             # Containers are opened after hashing, videos decoded again: both need the bytes kept.
-            self.head = chunk[: sources.HEAD_BYTES]
-            self.active = sources.detect(self.head, "") is not None or is_video(sniff(self.head))
+            head = chunk[: sources.HEAD_BYTES]
+            self.active = sources.detect(head, "") is not None or is_video(sniff(head))
         if not self.active:
             return
         self.size += len(chunk)

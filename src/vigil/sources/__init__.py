@@ -8,7 +8,7 @@ from __future__ import annotations
 from vigil.sources.archive import ARCHIVES
 from vigil.sources.base import Container, ContainerError, Entry, LimitExceeded, Limits, Member, Problem
 
-HEAD_BYTES = 8192
+HEAD_BYTES = 8192  # as vigil.media.SNIFF_BYTES: the scanner detects containers from the head it hashed
 
 
 def containers() -> tuple[type[Container], ...]:
