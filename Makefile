@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml scripts/debian-deps.sh
 	@sh scripts/debian-deps.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,forensics]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,forensics,server]'
 	@touch $(STAMP)
 
 setup: $(STAMP)

@@ -403,6 +403,88 @@ def hotline_cmd(
         obj.say(f"{len(report['fileDetails'])} matched files reported in {out}")
 
 
+@main.group("apikey")
+def apikey_group() -> None:
+    """Keys platforms use to call the matching API."""
+
+
+SCOPES = ("lookup", "changes")
+
+
+@apikey_group.command("create")
+@click.argument("name")
+@click.option("--scopes", default="lookup", show_default=True, help="Comma-separated: lookup, changes.")
+@click.option(
+    "--rate-limit", type=click.IntRange(min=0), default=100, show_default=True, help="Requests/s; 0 = none."
+)
+@common
+def apikey_create(obj: Context, name: str, scopes: str, rate_limit: int) -> None:
+    """Create a key and print it once (only its SHA-256 is kept)."""
+    import secrets
+
+    from sqlalchemy import select
+
+    from vigil.server.api import key_hash
+    from vigil.store.models import ApiKey
+
+    wanted = sorted({s.strip() for s in scopes.split(",") if s.strip()})
+    unknown = [s for s in wanted if s not in SCOPES]
+    if not wanted or unknown:
+        raise click.BadParameter(f"scopes must be among {', '.join(SCOPES)}", param_hint="--scopes")
+    key = "vgl_" + secrets.token_urlsafe(32)
+    with obj.store() as store, store.transaction() as session:
+        if session.scalar(select(ApiKey.id).where(ApiKey.name == name)) is not None:
+            raise VigilError(f"an API key named {name!r} exists already")
+        session.add(ApiKey(name=name, key_hash=key_hash(key), scopes=",".join(wanted), rate_limit=rate_limit))
+    if obj.as_json:
+        click.echo(json.dumps({"name": name, "key": key, "scopes": wanted, "rate_limit": rate_limit}))
+    else:
+        click.echo(key)
+        obj.say(f"API key {name!r} ({', '.join(wanted)}, {rate_limit or 'no'} requests/s): shown only now")
+
+
+@apikey_group.command("revoke")
+@click.argument("name")
+@common
+def apikey_revoke(obj: Context, name: str) -> None:
+    """Revoke a key: its calls are refused from now on."""
+    from sqlalchemy import select
+
+    from vigil.store.models import ApiKey, utcnow
+
+    with obj.store() as store, store.transaction() as session:
+        row = session.scalar(select(ApiKey).where(ApiKey.name == name))
+        if row is None:
+            raise VigilError(f"no API key named {name!r}")
+        row.revoked_at = row.revoked_at or utcnow()
+    obj.say(f"revoked {name!r}")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8700, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
+@common
+def serve_cmd(obj: Context, host: str, port: int, workers: int) -> None:
+    """Run the matching API (uvicorn; several workers share the store and the memory-mapped index)."""
+    import os
+
+    import uvicorn
+
+    with obj.store():  # create or check the schema once, before the workers start
+        pass
+    os.environ["VIGIL_DB"] = obj.settings.db
+    uvicorn.run(
+        "vigil.server.api:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning" if obj.verbosity <= 0 else "info",
+        timeout_graceful_shutdown=10,
+    )
+
+
 @main.command("retract")
 @click.argument("entries", nargs=-1, required=True)
 @click.option("--restore", is_flag=True, help="Make retracted entries active again.")

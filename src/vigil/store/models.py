@@ -64,6 +64,19 @@ class PartnerKey(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class ApiKey(Base):
+    """A platform's key to the matching API: only its SHA-256 is stored (the key is shown once)."""
+
+    __tablename__ = "api_key"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(200))
+    rate_limit: Mapped[int] = mapped_column(Integer, default=100)  # requests per second; 0 = unlimited
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class Series(Base):
     __tablename__ = "series"
     id: Mapped[int] = mapped_column(Id, primary_key=True)

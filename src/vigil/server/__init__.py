@@ -1,0 +1,1 @@
+"""vigil serve: the matching API (and, later, the review web app)."""

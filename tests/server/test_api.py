@@ -1,0 +1,155 @@
+"""The matching API against a real `vigil serve` process on 127.0.0.1 (httpx), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from vigil.cli import main
+from vigil.exchange.testing import fake_hash
+
+VIGIL = str(Path(sys.executable).parent / "vigil")
+PDQ = np.random.default_rng(5).integers(0, 256, (3, 32), dtype=np.uint8)
+
+
+def run(db: str, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["--db", db, *args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def near(row: np.ndarray, bits: int) -> str:
+    flipped = np.unpackbits(row.copy())
+    flipped[:bits] ^= 1
+    return np.packbits(flipped).tobytes().hex()
+
+
+@pytest.fixture
+def server(any_db_url: str, tmp_path: Path) -> Iterator[dict[str, object]]:
+    db = any_db_url
+    rows = ["md5,sha1,pdq,pdq_quality,category,series"]
+    for i in range(3):
+        md5, sha1 = fake_hash("md5", str(i)).hex(), fake_hash("sha1", str(i)).hex()
+        rows.append(f"{md5},{sha1},{PDQ[i].tobytes().hex()},90,A,s{i}")
+    (tmp_path / "k.csv").write_text("\n".join(rows) + "\n")
+    assert run(db, "import", str(tmp_path / "k.csv"), "--format", "csv")[0] == 0
+    keys = {}
+    for name, scopes, rate in (
+        ("platform", "lookup,changes", "0"),
+        ("slow", "lookup", "2"),
+        ("feed", "changes", "0"),
+    ):
+        code, out, _ = run(db, "--json", "apikey", "create", name, "--scopes", scopes, "--rate-limit", rate)
+        assert code == 0
+        keys[name] = json.loads(out)["key"]
+    port = free_port()
+    env = dict(os.environ, VIGIL_DB=db)
+    proc = subprocess.Popen(
+        [VIGIL, "-q", "serve", "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/api/v1/ready", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.stderr else ""
+        time.sleep(0.2)
+    yield {"base": base, "keys": keys, "db": db}
+    proc.send_signal(signal.SIGTERM)  # graceful shutdown; uvicorn then re-raises SIGTERM for the exit status
+    assert proc.wait(timeout=20) in (0, -signal.SIGTERM)
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def test_lookup_exact_and_perceptual_in_request_order(server: dict) -> None:
+    base, key = server["base"], server["keys"]["platform"]
+    body = {
+        "hashes": [
+            {"signal": "pdq", "value": near(PDQ[1], 9)},
+            {"signal": "md5", "value": fake_hash("md5", "0").hex().upper()},
+            {"signal": "sha1", "value": fake_hash("sha1", "nope").hex()},
+            {"signal": "pdq", "value": np.random.default_rng(99).bytes(32).hex()},
+        ]
+    }
+    r = httpx.post(f"{base}/api/v1/lookup", json=body, headers=auth(key))
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert [x["signal"] for x in results] == ["pdq", "md5", "sha1", "pdq"]
+    [pdq] = results[0]["matches"]
+    assert pdq["distance"] == 9 and pdq["category"] == "A" and pdq["series"] == "s1" and pdq["last_confirmed"]
+    [md5] = results[1]["matches"]
+    assert md5["distance"] == 0 and md5["series"] == "s0"
+    assert results[2]["matches"] == [] and results[3]["matches"] == []
+    assert httpx.get(f"{base}/api/v1/docs").status_code == 200
+    assert "/api/v1/lookup" in httpx.get(f"{base}/api/v1/openapi.json").json()["paths"]
+
+
+def test_bad_requests_get_4xx_with_a_reason(server: dict) -> None:
+    base, keys = server["base"], server["keys"]
+    url = f"{base}/api/v1/lookup"
+    one = {"hashes": [{"signal": "md5", "value": "00" * 16}]}
+    assert httpx.post(url, json=one).status_code == 401
+    assert httpx.post(url, json=one, headers=auth("vgl_wrong")).status_code == 401
+    assert httpx.post(url, json=one, headers=auth(keys["feed"])).status_code == 403
+    cases = [
+        ({"hashes": [{"signal": "md5", "value": "zz" * 16}]}, "not hexadecimal"),
+        ({"hashes": [{"signal": "md5", "value": "00" * 15}]}, "32 hex digits"),
+        ({"hashes": [{"signal": "photodna", "value": "00"}]}, "unknown signal"),
+        ({"hashes": [{"signal": "md5", "value": "00" * 16}] * 10_001}, "10000"),
+        ({"nothing": []}, "hashes"),
+    ]
+    for body, reason in cases:
+        r = httpx.post(url, json=body, headers=auth(keys["platform"]))
+        assert r.status_code == 422 and reason in r.text, (reason, r.text[:300])
+    big = b'{"hashes": [' + b" " * (5 << 20) + b"]}"
+    r = httpx.post(url, content=big, headers={**auth(keys["platform"]), "content-type": "application/json"})
+    assert r.status_code == 413
+
+
+def test_rate_limit_answers_429_with_retry_after(server: dict) -> None:
+    base, key = server["base"], server["keys"]["slow"]
+    body = {"hashes": [{"signal": "md5", "value": "00" * 16}]}
+    codes = [httpx.post(f"{base}/api/v1/lookup", json=body, headers=auth(key)) for _ in range(8)]
+    limited = [r for r in codes if r.status_code == 429]
+    assert limited and all(int(r.headers["retry-after"]) >= 1 for r in limited)
+    assert sum(r.status_code == 200 for r in codes) >= 2
+    time.sleep(1.1)
+    assert httpx.post(f"{base}/api/v1/lookup", json=body, headers=auth(key)).status_code == 200
+
+
+def test_changes_feed_pages_and_revocation(server: dict) -> None:
+    base, keys, db = server["base"], server["keys"], server["db"]
+    r = httpx.get(f"{base}/api/v1/changes", params={"since": 0, "limit": 2}, headers=auth(keys["feed"]))
+    assert r.status_code == 200
+    page = r.json()
+    assert [c["seq"] for c in page["changes"]] == [1, 2] and page["next_since"] == 2
+    r = httpx.get(f"{base}/api/v1/changes", params={"since": 2, "limit": 2}, headers=auth(keys["feed"]))
+    assert [c["seq"] for c in r.json()["changes"]] == [3] and r.json()["next_since"] is None
+    assert (
+        httpx.get(f"{base}/api/v1/changes", params={"since": -1}, headers=auth(keys["feed"])).status_code
+        == 422
+    )
+    assert run(str(db), "apikey", "revoke", "feed")[0] == 0
+    assert httpx.get(f"{base}/api/v1/changes", headers=auth(keys["feed"])).status_code == 401
