@@ -15,7 +15,10 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+import schemathesis
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from vigil.cli import main
 from vigil.exchange.testing import fake_hash
@@ -153,3 +156,20 @@ def test_changes_feed_pages_and_revocation(server: dict) -> None:
     )
     assert run(str(db), "apikey", "revoke", "feed")[0] == 0
     assert httpx.get(f"{base}/api/v1/changes", headers=auth(keys["feed"])).status_code == 401
+
+
+def test_generated_requests_never_get_a_5xx(server: dict) -> None:
+    """schemathesis against the served OpenAPI schema: whatever it sends, no server error."""
+    schema = schemathesis.openapi.from_url(f"{server['base']}/api/v1/openapi.json")
+    headers = auth(server["keys"]["platform"])
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert {op.path for op in operations} >= {"/api/v1/lookup", "/api/v1/changes", "/api/v1/health"}
+    cases = st.one_of([op.as_strategy() for op in operations])
+
+    @given(case=cases)
+    @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    def check(case: schemathesis.Case) -> None:
+        response = case.call(base_url=str(server["base"]), headers=headers, timeout=30)
+        assert response.status_code < 500, (case.path, case.body, case.query, response.text[:300])
+
+    check()

@@ -237,7 +237,7 @@ def create_app(db: str) -> FastAPI:
 
     @app.get("/api/v1/changes", response_model=ChangesOut)
     def changes(
-        since: Annotated[int, Query(ge=0)] = 0,
+        since: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
         limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
         _key: ApiKey = may_follow,
     ) -> dict[str, Any]:
