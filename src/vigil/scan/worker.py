@@ -11,7 +11,6 @@ method the snapshot is shared copy-on-write with the parent.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
@@ -28,7 +27,7 @@ from vigil.media import DecodeLimits, is_video, sniff
 from vigil.scan import journal
 from vigil.scan.matcher import Matcher, verdict
 from vigil.scan.walker import Item
-from vigil.sources import ContainerError, LimitExceeded, Limits, Member, Problem
+from vigil.sources import ContainerError, LimitExceeded, Limits, Member, Problem, Spill
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,43 +269,25 @@ def _head(path: str) -> bytes:
         return fh.read(sources.HEAD_BYTES)
 
 
-class _Spill:
-    """Keeps the bytes of a member that turns out to be a container (memory, then a temporary file in
-    the spill folder inside --out), so it can be opened after it has been hashed."""
+class _Spill(Spill):
+    """Keeps the bytes of a member that turns out to be a container or a video (opened or decoded
+    again after hashing); anything else passes through without being kept."""
 
     def __init__(self, limits: Limits) -> None:
-        self.limits = limits
+        super().__init__(limits)
         self.active: bool | None = None
-        self.buffer: BinaryIO = io.BytesIO()
-        self.size = 0
-        self.on_disk = False
 
     def feed(self, chunk: bytes) -> None:
         if self.active is None:
-            # Containers are opened after hashing, videos decoded again: both need the bytes kept.
             head = chunk[: sources.HEAD_BYTES]
             self.active = sources.detect(head, "") is not None or is_video(sniff(head))
-        if not self.active:
-            return
-        self.size += len(chunk)
-        if not self.on_disk and self.size > self.limits.spill_memory:
-            spilled = tempfile.TemporaryFile(dir=self.limits.spill_dir)  # noqa: SIM115 - owned here
-            spilled.write(self.buffer.getvalue())  # type: ignore[attr-defined]
-            self.buffer = spilled  # type: ignore[assignment]
-            self.on_disk = True
-        self.buffer.write(chunk)
+        if self.active:
+            self.write(chunk)
 
     def reader(self) -> BinaryIO:
-        """The kept bytes from the start (closing it is harmless: the spill is closed by its owner)."""
         if not self.active:
             raise OSError("the member's bytes were not kept")
-        if self.on_disk:
-            self.buffer.seek(0)
-            return os.fdopen(os.dup(self.buffer.fileno()), "rb")
-        return io.BytesIO(self.buffer.getvalue())  # type: ignore[attr-defined]
-
-    def close(self) -> None:
-        self.buffer.close()
+        return super().reader()
 
 
 @contextmanager

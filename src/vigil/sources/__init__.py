@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from vigil.sources.archive import ARCHIVES
-from vigil.sources.base import Container, ContainerError, Entry, LimitExceeded, Limits, Member, Problem
+from vigil.sources.base import Container, ContainerError, Entry, LimitExceeded, Limits, Member, Problem, Spill
 
 HEAD_BYTES = 8192  # as vigil.media.SNIFF_BYTES: the scanner detects containers from the head it hashed
 
@@ -38,6 +38,7 @@ __all__ = [
     "Limits",
     "Member",
     "Problem",
+    "Spill",
     "containers",
     "detect",
 ]

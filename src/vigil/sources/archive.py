@@ -21,7 +21,6 @@ import lzma
 import os
 import stat
 import tarfile
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from typing import Any, BinaryIO
@@ -29,7 +28,7 @@ from typing import Any, BinaryIO
 import py7zr
 import py7zr.io
 
-from vigil.sources.base import Container, ContainerError, Entry, LimitExceeded, Limits, Member, Problem
+from vigil.sources.base import Container, ContainerError, Entry, LimitExceeded, Limits, Member, Problem, Spill
 
 SLACK = 1 << 20  # tiny archives may legitimately expand far beyond the ratio (a 1 KB file of zeros)
 
@@ -329,47 +328,16 @@ class SevenZipArchive(Container):
                 factory.close()
 
 
-class _Spill:
-    """Bytes held in memory up to a limit, then in an anonymous temporary file in the spill folder."""
-
-    def __init__(self, limits: Limits, cap: int) -> None:
-        self.limits = limits
-        self.cap = cap
-        self.buffer: BinaryIO = io.BytesIO()
-        self.on_disk = False
-        self.size = 0
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:
-        n = len(data)
-        self.size += n
-        if self.size > self.cap:
-            raise LimitExceeded(f"member expands beyond its declared {self.cap:,} bytes")
-        if not self.on_disk and self.size > self.limits.spill_memory:
-            spilled = tempfile.TemporaryFile(dir=self.limits.spill_dir)  # noqa: SIM115 - owned by the spill
-            spilled.write(self.buffer.getvalue())  # type: ignore[attr-defined]
-            self.buffer = spilled  # type: ignore[assignment]
-            self.on_disk = True
-        self.buffer.write(data)
-        return n
-
-    def reader(self) -> BinaryIO:
-        self.buffer.seek(0)
-        return self.buffer
-
-    def close(self) -> None:
-        self.buffer.close()
-
-
 class _SpillFactory(py7zr.io.WriterFactory):
     """py7zr's writer factory: one spill per member, each bounded by its declared size."""
 
     def __init__(self, limits: Limits, sizes: dict[str, int]) -> None:
         self.limits = limits
         self.sizes = sizes
-        self.spills: dict[str, _Spill] = {}
+        self.spills: dict[str, Spill] = {}
 
     def create(self, filename: str) -> py7zr.io.Py7zIO:
-        spill = _Spill(self.limits, self.sizes.get(filename, 0))
+        spill = Spill(self.limits, self.sizes.get(filename, 0))
         self.spills[filename] = spill
         return _Py7zWriter(spill)
 
@@ -381,7 +349,7 @@ class _SpillFactory(py7zr.io.WriterFactory):
 class _Py7zWriter(py7zr.io.Py7zIO):
     """The writer py7zr's factory hands out: everything it writes goes to the spill."""
 
-    def __init__(self, spill: _Spill) -> None:
+    def __init__(self, spill: Spill) -> None:
         self.spill = spill
 
     def write(self, data: bytes | bytearray | memoryview) -> int:

@@ -13,6 +13,9 @@ Nothing here writes anywhere; nothing follows links; every byte comes through `M
 
 from __future__ import annotations
 
+import io
+import os
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -92,6 +95,41 @@ class Container(ABC):
 
     def close(self) -> None:  # noqa: B027 (most containers hold nothing beyond the caller's stream)
         """Release what `entries` opened (not the stream, which belongs to the caller)."""
+
+
+class Spill:
+    """Bytes kept for a second read: in memory up to `Limits.spill_memory`, then in an anonymous
+    temporary file in `Limits.spill_dir` (inside the scan's --out), never more than `cap` bytes."""
+
+    def __init__(self, limits: Limits, cap: int | None = None) -> None:
+        self.limits = limits
+        self.cap = cap
+        self.buffer: BinaryIO = io.BytesIO()
+        self.on_disk = False
+        self.size = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        n = len(data)
+        self.size += n
+        if self.cap is not None and self.size > self.cap:
+            raise LimitExceeded(f"member expands beyond its declared {self.cap:,} bytes")
+        if not self.on_disk and self.size > self.limits.spill_memory:
+            spilled = tempfile.TemporaryFile(dir=self.limits.spill_dir)  # noqa: SIM115 - owned by the spill
+            spilled.write(self.buffer.getvalue())  # type: ignore[attr-defined]
+            self.buffer = spilled  # type: ignore[assignment]
+            self.on_disk = True
+        self.buffer.write(data)
+        return n
+
+    def reader(self) -> BinaryIO:
+        """A fresh stream of the kept bytes from the start (closing it leaves the spill open)."""
+        if self.on_disk:
+            self.buffer.seek(0)
+            return os.fdopen(os.dup(self.buffer.fileno()), "rb")
+        return io.BytesIO(self.buffer.getvalue())  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        self.buffer.close()
 
 
 class ContainerError(Exception):
