@@ -183,7 +183,7 @@ def import_cmd(
     ignore_extra: bool,
 ) -> None:
     """Import hash sets, atomically: one bad line and nothing from any FILE is imported."""
-    from vigil import exchange
+    from vigil import audit, exchange
     from vigil.categories import parse_category
     from vigil.store.ingest import ImportStats, import_records
 
@@ -214,6 +214,9 @@ def import_cmd(
                     default_category=category,
                 )
                 total[str(path)] = stats.as_dict()
+            audit.append(
+                session, audit.Event(audit.cli_actor(), "import", None, {"format": fmt, "files": total})
+            )
         _sync_index(obj, store)
     if obj.as_json:
         click.echo(json.dumps(total, indent=2))
@@ -262,7 +265,7 @@ def export_cmd(
     obj: Context, file: Path, fmt: str, since: int | None, sign: Path | None, as_source: str | None
 ) -> None:
     """Export the store's active entries (written to a temporary file, then renamed into place)."""
-    from vigil import exchange
+    from vigil import audit, exchange
     from vigil.store import queries
 
     if fmt == "delta":
@@ -273,6 +276,16 @@ def export_cmd(
     writer = exchange.get(fmt)
     with obj.store() as store, store.session() as session:
         count = exchange.write_file_atomic(file, writer, queries.iter_export(session, since=since))
+        session.rollback()
+        audit.record(
+            store,
+            audit.Event(
+                audit.cli_actor(),
+                "export",
+                str(file.resolve()),
+                {"format": fmt, "records": count, "since": since},
+            ),
+        )
     if obj.as_json:
         click.echo(json.dumps({"file": str(file), "format": fmt, "records": count}))
     else:
@@ -280,12 +293,23 @@ def export_cmd(
 
 
 def _export_delta(obj: Context, file: Path, since: int, sign: Path | None, as_source: str | None) -> None:
+    from vigil import audit
     from vigil.exchange import delta
 
     if sign is None:
         raise click.BadParameter("a delta bundle must be signed: --sign PRIVATE.pem", param_hint="--sign")
     with obj.store() as store, store.session() as session:
         count = delta.write_bundle(session, file, since, sign, as_source or "vigil")
+        session.rollback()
+        audit.record(
+            store,
+            audit.Event(
+                audit.cli_actor(),
+                "export",
+                str(file.resolve()),
+                {"format": "delta", "records": count, "since": since},
+            ),
+        )
     if obj.as_json:
         click.echo(json.dumps({"file": str(file), "format": "delta", "records": count}))
     else:
@@ -705,6 +729,12 @@ def demo_cmd(obj: Context, out: Path) -> None:
         click.echo(json.dumps(result, indent=2))
     else:
         click.echo(result["report"])
+
+
+from vigil.cli_admin import audit_group, user_group  # noqa: E402  (they import `common` from here)
+
+main.add_command(user_group)
+main.add_command(audit_group)
 
 
 def run() -> None:  # pragma: no cover - console entry

@@ -172,3 +172,77 @@ class ScanItem(Base):
     error: Mapped[str | None] = mapped_column(Text)
     verdict: Mapped[str] = mapped_column(String(16))
     matches: Mapped[list[dict] | None] = mapped_column(JSON)
+
+
+class User(Base):
+    """A person who logs in to the review app. Only an argon2 hash of the password is stored."""
+
+    __tablename__ = "user"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # admin, reviewer, analyst
+    password_hash: Mapped[str] = mapped_column(String(200))
+    settings: Mapped[dict | None] = mapped_column(JSON)  # wellness: blur, greyscale, break_after, ...
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UserSession(Base):
+    """A logged-in browser: the cookie holds a random token, the store only its SHA-256."""
+
+    __tablename__ = "user_session"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Audit(Base):
+    """The append-only audit chain: `hash` = SHA-256(`prev_hash` + the row's canonical content).
+    `vigil audit verify` recomputes it; `audit_head` holds the last row's id and hash."""
+
+    __tablename__ = "audit"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))  # user:NAME, apikey:NAME, cli:OSUSER
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[str | None] = mapped_column(Text)  # canonical JSON
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """One row: where the audit chain ends (catches deletion of the newest rows)."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Submission(Base):
+    """A platform's report through the matching API (a match, or a new suspected hash), pending review.
+    Nothing becomes known from a submission without a reviewer's grade."""
+
+    __tablename__ = "submission"
+    __table_args__ = (Index("ix_submission_status", "status"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_key.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # match, suspected
+    hashes: Mapped[dict[str, str]] = mapped_column(JSON)  # signal name -> hex
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("entry.id"))  # the matched entry, if any
+    reporter_ref: Mapped[str | None] = mapped_column(String(200))
+    platform: Mapped[str | None] = mapped_column(String(200))
+    reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    location: Mapped[str | None] = mapped_column(Text)  # URL or path where the platform saw it
+    media_type: Mapped[str | None] = mapped_column(String(100))
+    notes: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, graded, rejected

@@ -1,0 +1,106 @@
+"""Review-app accounts: roles, argon2 password hashes (argon2-cffi), and lock-out with back-off.
+
+After `LOCK_AFTER` failed logins in a row an account is locked for `LOCK_BASE_S` seconds, doubling with
+each further failure up to `LOCK_MAX_S`; a good password during a lock is refused too (the lock is not a
+hint). A successful login resets the counter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vigil.errors import VigilError
+from vigil.store.models import User
+
+ROLES = ("admin", "reviewer", "analyst")
+MIN_PASSWORD = 10
+LOCK_AFTER = 5
+LOCK_BASE_S = 30
+LOCK_MAX_S = 15 * 60
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "blur": True,  # thumbnails blurred until revealed
+    "greyscale": True,
+    "break_after_reveals": 50,  # a break prompt after this many reveals in a day (0 = never)
+    "break_after_minutes": 60,  # ... or this many minutes in the queue in a day
+}
+
+_hasher = PasswordHasher()
+
+
+class UserError(VigilError):
+    """An account could not be created or changed (the reason says why)."""
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"a password needs at least {MIN_PASSWORD} characters")
+    return _hasher.hash(password)
+
+
+def password_matches(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def add_user(session: Session, name: str, role: str, password: str) -> User:
+    name = name.strip()
+    if not name or len(name) > 200 or any(c.isspace() for c in name):
+        raise UserError(f"bad user name {name!r}: 1-200 characters, no spaces")
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r} (known: {', '.join(ROLES)})")
+    if session.scalar(select(User.id).where(User.name == name)) is not None:
+        raise UserError(f"user {name!r} exists already")
+    user = User(name=name, role=role, password_hash=hash_password(password), settings=dict(DEFAULT_SETTINGS))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def settings_of(user: User) -> dict[str, Any]:
+    return {**DEFAULT_SETTINGS, **(user.settings or {})}
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User | None
+    reason: str | None = None  # why not, for the log and audit (the visitor sees one generic message)
+    retry_after: int = 0  # seconds until a locked account may try again
+
+
+def check_login(session: Session, name: str, password: str, now: datetime | None = None) -> LoginResult:
+    """Check a login attempt and record its outcome on the account (the caller commits)."""
+    now = now or datetime.now(UTC)
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        _hasher.hash(password)  # same cost as a real check: no timing hint that the name is unknown
+        return LoginResult(None, "unknown user")
+    if user.disabled_at is not None:
+        return LoginResult(None, "account disabled")
+    if user.locked_until is not None and _aware(user.locked_until) > now:
+        wait = int((_aware(user.locked_until) - now).total_seconds()) + 1
+        return LoginResult(None, "account locked", wait)
+    if not password_matches(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= LOCK_AFTER:
+            seconds = min(LOCK_MAX_S, LOCK_BASE_S * 2 ** (user.failed_logins - LOCK_AFTER))
+            user.locked_until = now + timedelta(seconds=seconds)
+            return LoginResult(None, f"wrong password; locked for {seconds} s", seconds)
+        return LoginResult(None, "wrong password")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    return LoginResult(user)
