@@ -43,3 +43,19 @@ class Settings(BaseSettings):
     thumbnails: bool = Field(
         default=True, description="embed blurred greyscale thumbnails of matches in report.html"
     )
+    data_dir: str | None = Field(
+        default=None,
+        description="the deployment's private data (thumbnail cache, rate-limit state, scans started from "
+        "the web app); default: beside a SQLite store, else per database",
+    )
+    review_votes: int = Field(
+        default=3, ge=1, le=20, description="independent agreeing grades that make a review grade trusted"
+    )
+    review_group_distance: int = Field(
+        default=31, ge=0, le=128, description="PDQ distance within which unknown items are grouped for review"
+    )
+    session_hours: float = Field(default=12.0, gt=0, description="a review-app login lasts this long")
+    cookie_secure: bool = Field(
+        default=True,
+        description="session cookies only over HTTPS (set false for plain-HTTP tests on 127.0.0.1)",
+    )

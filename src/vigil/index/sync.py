@@ -38,13 +38,23 @@ _IN_CHUNK = 5_000
 def index_root(store: Store, settings: Settings | None = None) -> Path:
     """Where a store's indexes live: $VIGIL_INDEX_DIR, else beside a SQLite file, else per database."""
     settings = settings or Settings()
-    if settings.index_dir:
-        return Path(settings.index_dir).expanduser()
+    return store_side_dir(store, "index", settings.index_dir)
+
+
+def data_root(store: Store, settings: Settings | None = None) -> Path:
+    """The deployment's private data: $VIGIL_DATA_DIR, else beside a SQLite file, else per database."""
+    settings = settings or Settings()
+    return store_side_dir(store, "data", settings.data_dir)
+
+
+def store_side_dir(store: Store, kind: str, override: str | None) -> Path:
+    if override:
+        return Path(override).expanduser()
     url = make_url(store.url)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database + ".index")
+        return Path(f"{url.database}.{kind}")
     name = f"{url.get_backend_name()}-{url.host or 'local'}-{url.port or 'default'}-{url.database or 'db'}"
-    return default_db_path().parent / "index" / name
+    return default_db_path().parent / kind / name
 
 
 def indexed_signals() -> list[Signal]:
