@@ -267,6 +267,9 @@ def create_app(db: str) -> FastAPI:
             "next_since": page[-1][0] if len(rows) > limit else None,
         }
 
+    from vigil.server import web
+
+    web.mount(app, store)
     return app
 
 
