@@ -6,6 +6,8 @@
    path; vigil's hashes are checked against hashdeep's for every file before any number is reported.
 3. The perceptual index at 1 M and 10 M hashes vs faiss IndexBinaryMultiHash and numpy brute force
    (bench/index.py).
+4. The matching API (`vigil serve`, 2 workers) at 1 M PDQ + 1 M SHA-1 hashes vs the bare FastAPI stack,
+   driven by wrk (bench/api_bench.py).
 
 Options: --rows N (import rows), --size-mb N (corpus size), --index-sizes N,N, --quick (100 k rows,
 ~150 MB corpus, 100 k / 1 M hashes), --only import|scan|index (other sections of RESULTS.md are kept).
@@ -36,6 +38,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import api_bench
 import index_bench
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -524,11 +527,13 @@ def main() -> None:
     parser.add_argument("--size-mb", type=int, default=2100)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--index-sizes", default="1000000,10000000")
+    parser.add_argument("--api-hashes", type=int, default=1_000_000)
     parser.add_argument("--only", choices=SECTIONS, action="append")
     parser.add_argument("--results", type=Path, default=ROOT / "bench" / "RESULTS.md")
     args = parser.parse_args()
     if args.quick:
         args.rows, args.size_mb, args.index_sizes = 100_000, 150, "100000,1000000"
+        args.api_hashes = 100_000
     wanted = args.only or list(SECTIONS)
     sections: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmpdir:
@@ -542,12 +547,15 @@ def main() -> None:
         if "index" in wanted:
             sizes = [int(x) for x in args.index_sizes.split(",")]
             sections["index"] = render_index(index_bench.run(sizes, tmp), args)
+        if "api" in wanted:
+            print(f"api: {args.api_hashes:,} PDQ + SHA-1 hashes ...", flush=True)
+            sections["api"] = render_api(api_bench.run(tmp, args.api_hashes), args)
     text = assemble(args.results, sections)
     args.results.write_text(text)
     print(text)
 
 
-SECTIONS = ("import", "scan", "index")
+SECTIONS = ("import", "scan", "index", "api")
 
 DESIGN_NOTES = """\
 - Multi-index hashing (Norouzi et al. 2012): 16 chunks of 16 bits. With r = 16q + a, a hash
@@ -581,6 +589,22 @@ def assemble(path: Path, new: dict[str, str]) -> str:
         if name in found:
             parts += [f"<!-- section:{name} -->", found[name].rstrip("\n"), f"<!-- /section:{name} -->", ""]
     return "\n".join(parts)
+
+
+def render_api(result: dict[str, Any], args: argparse.Namespace) -> str:
+    lines = [
+        *header("Matching API", f"--only api --api-hashes {args.api_hashes}`)"),
+        *api_bench.render(result),
+        "",
+        *API_NOTES,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+API_NOTES = """\
+- The floor is the same HTTP stack (uvicorn, FastAPI, pydantic models) answering without a lookup: the
+  ratio says how much of the time is vigil's (key check, lookup, audit) and how much the stack's.
+""".splitlines()
 
 
 def render_index(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:

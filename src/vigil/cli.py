@@ -432,12 +432,14 @@ def apikey_group() -> None:
     """Keys platforms use to call the matching API."""
 
 
-SCOPES = ("lookup", "changes")
+SCOPES = ("lookup", "submit", "changes")
 
 
 @apikey_group.command("create")
 @click.argument("name")
-@click.option("--scopes", default="lookup", show_default=True, help="Comma-separated: lookup, changes.")
+@click.option(
+    "--scopes", default="lookup", show_default=True, help="Comma-separated: lookup, submit, changes."
+)
 @click.option(
     "--rate-limit", type=click.IntRange(min=0), default=100, show_default=True, help="Requests/s; 0 = none."
 )
@@ -732,9 +734,11 @@ def demo_cmd(obj: Context, out: Path) -> None:
 
 
 from vigil.cli_admin import audit_group, user_group  # noqa: E402  (they import `common` from here)
+from vigil.cli_hma import hma  # noqa: E402
 
 main.add_command(user_group)
 main.add_command(audit_group)
+main.add_command(hma)
 
 
 def run() -> None:  # pragma: no cover - console entry

@@ -59,3 +59,6 @@ class Settings(BaseSettings):
         default=True,
         description="session cookies only over HTTPS (set false for plain-HTTP tests on 127.0.0.1)",
     )
+    api_max_upload: int = Field(
+        default=64 << 20, gt=0, description="largest file POST /api/v1/lookup/file accepts, in bytes"
+    )

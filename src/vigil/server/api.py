@@ -2,12 +2,19 @@
 
 - ``POST /api/v1/lookup`` — up to 10,000 hashes (md5, sha1, sha256 exactly; pdq within the PDQ radius,
   through the memory-mapped index) → matches in request order.
+- ``POST /api/v1/lookup/file`` — one image or video (multipart field ``file``, up to
+  ``VIGIL_API_MAX_UPLOAD`` bytes), hashed in memory — nothing of it is stored — and looked up like ``lookup``
+  (PDQ with rotations and flips, vPDQ for videos).
+- ``POST /api/v1/submit`` — a platform reports a match or a new suspected hash; it waits in the review queue
+  (``submission`` rows) and becomes known only through a reviewer's grade.
 - ``GET /api/v1/changes?since=SEQ&limit=N`` — the store's change feed, paginated (for federation).
 - ``GET /api/v1/health`` (the process answers) and ``GET /api/v1/ready`` (the store answers and the
   snapshot is loaded).
 
 Callers send an API key as a bearer token (`vigil apikey create`); only its SHA-256 is stored. Each key
-has scopes and a rate limit in requests per second (0 = unlimited), answered with 429 and Retry-After.
+has scopes and a rate limit in requests per second (0 = unlimited), answered with 429 and Retry-After; the
+buckets live in the deployment's data directory, so uvicorn's workers share them. Every call is appended to
+the audit chain (key, action, counts — not the results), batched every half second and flushed on shutdown.
 Bad input is a 4xx with a reason: 401 no or unknown key, 403 scope, 413 body over the limit, 422 invalid
 hex, wrong length, unknown signal or too many hashes. The snapshot of the store is reloaded when the
 store's change sequence moves (checked at most every `REFRESH_S` seconds).
@@ -16,22 +23,32 @@ store's change sequence moves (checked at most every `REFRESH_S` seconds).
 from __future__ import annotations
 
 import hashlib
+import io
 import math
 import os
 import threading
 import time
-from typing import Annotated, Any
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from vigil import signals
+from vigil import audit, signals
+from vigil.config import Settings
+from vigil.hashing import FileHashes, hash_stream
+from vigil.media import DecodeLimits
 from vigil.scan.matcher import Matcher
+from vigil.server.limits import BodyLimit, SharedLimiter
+from vigil.server.upload import Upload, UploadError, read_upload
 from vigil.store import Store
-from vigil.store.models import ApiKey, Change, Entry
+from vigil.store.models import ApiKey, Change, Entry, Submission
 
 MAX_HASHES = 10_000
 MAX_BODY = 4 << 20
@@ -66,6 +83,32 @@ class ResultOut(BaseModel):
 
 class LookupOut(BaseModel):
     results: list[ResultOut]
+
+
+class FileLookupOut(BaseModel):
+    media_type: str
+    size: int
+    error: str | None = Field(description="why a signal could not be computed (e.g. a damaged image)")
+    results: list[ResultOut]
+
+
+class SubmitIn(BaseModel):
+    kind: Literal["match", "suspected"] = Field(
+        description="match: the platform found a known item; suspected: a new item it suspects"
+    )
+    hashes: list[HashIn] = Field(min_length=1, max_length=10)
+    reporter_ref: str | None = Field(default=None, max_length=200, description="the platform's own reference")
+    platform: str | None = Field(default=None, max_length=200)
+    reported_at: datetime | None = Field(default=None, description="when the platform saw it (ISO 8601)")
+    location: str | None = Field(default=None, max_length=2000, description="URL or path where it was seen")
+    media_type: str | None = Field(default=None, max_length=100)
+    notes: str | None = Field(default=None, max_length=4000)
+
+
+class SubmitOut(BaseModel):
+    id: int
+    status: str
+    matched_entry_id: int | None
 
 
 class ChangeOut(BaseModel):
@@ -108,50 +151,34 @@ class _Snapshot:
         return self.matcher
 
 
-class _Limiter:
-    """Per-key token buckets: `rate` requests a second, bursts up to `rate`."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.buckets: dict[int, tuple[float, float]] = {}
-
-    def wait(self, key_id: int, rate: int) -> float:
-        """0 when the request may go now, else the seconds until it may."""
-        if rate <= 0:
-            return 0.0
-        now = time.monotonic()
-        with self.lock:
-            tokens, last = self.buckets.get(key_id, (float(rate), now))
-            tokens = min(float(rate), tokens + (now - last) * rate)
-            if tokens >= 1.0:
-                self.buckets[key_id] = (tokens - 1.0, now)
-                return 0.0
-            self.buckets[key_id] = (tokens, now)
-            return (1.0 - tokens) / rate
-
-
 def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
 def create_app(db: str) -> FastAPI:
+    from vigil.index.sync import data_root
+
+    settings = Settings()
     store = Store(db)
     snapshot = _Snapshot(store)
-    limiter = _Limiter()
+    limiter = SharedLimiter(data_root(store, settings) / "ratelimit")
+    audit_log = audit.AuditBuffer(store)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        audit_log.close()  # graceful shutdown: the calls served so far are in the audit chain
+        limiter.close()
+
     app = FastAPI(
         title="vigil matching API",
         version="1",
         docs_url="/api/v1/docs",
         openapi_url="/api/v1/openapi.json",
         redoc_url=None,
+        lifespan=lifespan,
     )
-
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Any) -> Any:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-            return JSONResponse({"detail": f"request body over {MAX_BODY} bytes"}, status_code=413)
-        return await call_next(request)
+    app.add_middleware(BodyLimit, default=MAX_BODY, per_path={"/api/v1/lookup/file": settings.api_max_upload})
 
     def caller(scope: str) -> Any:
         def check(request: Request) -> ApiKey:
@@ -189,20 +216,13 @@ def create_app(db: str) -> FastAPI:
 
     may_look_up = Depends(caller("lookup"))
     may_follow = Depends(caller("changes"))
+    may_submit = Depends(caller("submit"))
 
-    @app.post("/api/v1/lookup", response_model=LookupOut)
-    def lookup(body: LookupIn, _key: ApiKey = may_look_up) -> dict[str, Any]:
-        parsed: list[tuple[str, bytes]] = []
-        for i, h in enumerate(body.hashes):
-            name = h.signal.strip().lower()
-            if name not in LOOKUP_SIGNALS:
-                raise HTTPException(
-                    422, f"hashes[{i}]: unknown signal {h.signal!r} (known: {', '.join(LOOKUP_SIGNALS)})"
-                )
-            try:
-                parsed.append((name, signals.get(name).parse(h.value.lower())))
-            except ValueError as exc:
-                raise HTTPException(422, f"hashes[{i}]: {exc}") from None
+    def audit_call(key: ApiKey, action: str, details: dict[str, Any]) -> None:
+        audit_log.add(audit.Event(f"apikey:{key.name}", action, None, details))
+
+    def search(parsed: list[tuple[str, bytes]]) -> list[list[tuple[int, int]]]:
+        """Entry ids and distances for each (signal, value), in order."""
         matcher = snapshot.current()
         found: list[list[tuple[int, int]]] = [[] for _ in parsed]
         pdq_rows = [i for i, (name, _) in enumerate(parsed) if name == "pdq"]
@@ -216,8 +236,12 @@ def create_app(db: str) -> FastAPI:
             if name != "pdq":
                 table = matcher.exact.get(name)
                 found[i] = [(eid, 0) for eid in (table.get(value) if table else []) if eid in matcher.entries]
+        return found
+
+    def results(parsed: list[tuple[str, bytes]], found: list[list[tuple[int, int]]]) -> list[dict[str, Any]]:
+        matcher = snapshot.current()
         confirmed = _confirmed(store, {eid for row in found for eid, _ in row})
-        results = []
+        out = []
         for (name, value), row in zip(parsed, found, strict=True):
             matches = []
             for eid, dist in row:
@@ -232,14 +256,122 @@ def create_app(db: str) -> FastAPI:
                         "last_confirmed": confirmed.get(eid),
                     }
                 )
-            results.append({"signal": name, "value": value.hex(), "matches": matches})
-        return {"results": results}
+            out.append({"signal": name, "value": value.hex(), "matches": matches})
+        return out
+
+    @app.post("/api/v1/lookup", response_model=LookupOut)
+    def lookup(body: LookupIn, key: ApiKey = may_look_up) -> dict[str, Any]:
+        parsed = _parse_hashes(body.hashes)
+        found = search(parsed)
+        audit_call(key, "api.lookup", {"hashes": len(parsed), "matched": sum(1 for row in found if row)})
+        return {"results": results(parsed, found)}
+
+    @app.post(
+        "/api/v1/lookup/file",
+        response_model=FileLookupOut,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["file"],
+                            "properties": {"file": {"type": "string", "format": "binary"}},
+                        }
+                    }
+                },
+            }
+        },
+    )
+    async def lookup_file(request: Request, key: ApiKey = may_look_up) -> dict[str, Any]:
+        """Hash one uploaded image or video in memory (nothing of it is stored) and look its hashes up."""
+        try:
+            upload = await read_upload(
+                request.headers.get("content-type"),
+                request.stream(),
+                field="file",
+                max_bytes=settings.api_max_upload,
+            )
+        except UploadError as exc:
+            raise HTTPException(exc.status, str(exc)) from None
+        hashed = await run_in_threadpool(_hash_upload, upload, settings)
+        matcher = snapshot.current()
+        matches = await run_in_threadpool(matcher.match, hashed)  # exact, PDQ with rotations/flips, vPDQ
+        confirmed = _confirmed(store, {m.entry_id for m in matches})
+        out = [
+            {
+                "signal": name,
+                "value": value,
+                "matches": [
+                    {
+                        "entry_id": m.entry_id,
+                        "distance": m.distance,
+                        "category": m.category,
+                        "series": m.series,
+                        "source": m.source,
+                        "last_confirmed": confirmed.get(m.entry_id),
+                    }
+                    for m in matches
+                    if m.signal == name
+                ],
+            }
+            for name, value in _file_signals(hashed)
+        ]
+        audit_call(
+            key,
+            "api.lookup_file",
+            {
+                "bytes": hashed.size,
+                "media_type": hashed.media_type,
+                "matched": len({m.entry_id for m in matches}),
+            },
+        )
+        return {"media_type": hashed.media_type, "size": hashed.size, "error": hashed.error, "results": out}
+
+    @app.post("/api/v1/submit", response_model=SubmitOut, status_code=202)
+    def submit(body: SubmitIn, key: ApiKey = may_submit) -> dict[str, Any]:
+        """Report a match or a new suspected item; it waits for a reviewer (nothing becomes known here)."""
+        parsed = _parse_hashes(body.hashes)
+        if len({name for name, _ in parsed}) != len(parsed):
+            raise HTTPException(422, "hashes: one value per signal")
+        found = search(parsed)
+        matched = next((eid for row in found for eid, _ in row), None)
+        with store.transaction() as session:
+            audit.append(
+                session,
+                audit.Event(
+                    f"apikey:{key.name}",
+                    "api.submit",
+                    None,
+                    {
+                        "kind": body.kind,
+                        "signals": sorted(n for n, _ in parsed),
+                        "matched": matched is not None,
+                    },
+                ),
+            )
+            row = Submission(
+                api_key_id=key.id,
+                kind=body.kind,
+                hashes={name: value.hex() for name, value in parsed},
+                entry_id=matched,
+                reporter_ref=body.reporter_ref,
+                platform=body.platform,
+                reported_at=body.reported_at,
+                location=body.location,
+                media_type=body.media_type,
+                notes=body.notes,
+            )
+            session.add(row)
+            session.flush()
+            return {"id": row.id, "status": row.status or "pending", "matched_entry_id": matched}
 
     @app.get("/api/v1/changes", response_model=ChangesOut)
     def changes(
         since: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
         limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-        _key: ApiKey = may_follow,
+        key: ApiKey = may_follow,
     ) -> dict[str, Any]:
         with store.session() as session:
             rows = session.execute(
@@ -252,6 +384,7 @@ def create_app(db: str) -> FastAPI:
                 .limit(limit + 1)
             ).all()
         page = rows[:limit]
+        audit_call(key, "api.changes", {"since": since, "returned": len(page)})
         return {
             "changes": [
                 {
@@ -271,6 +404,33 @@ def create_app(db: str) -> FastAPI:
 
     web.mount(app, store)
     return app
+
+
+def _parse_hashes(hashes: list[HashIn]) -> list[tuple[str, bytes]]:
+    parsed: list[tuple[str, bytes]] = []
+    for i, h in enumerate(hashes):
+        name = h.signal.strip().lower()
+        if name not in LOOKUP_SIGNALS:
+            raise HTTPException(
+                422, f"hashes[{i}]: unknown signal {h.signal!r} (known: {', '.join(LOOKUP_SIGNALS)})"
+            )
+        try:
+            parsed.append((name, signals.get(name).parse(h.value.lower())))
+        except ValueError as exc:
+            raise HTTPException(422, f"hashes[{i}]: {exc}") from None
+    return parsed
+
+
+def _hash_upload(upload: Upload, settings: Settings) -> FileHashes:
+    data = upload.data
+    limits = DecodeLimits(settings.max_image_pixels, settings.decode_size)
+    return hash_stream(io.BytesIO(data), upload.filename or "upload", limits, reopen=lambda: io.BytesIO(data))
+
+
+def _file_signals(hashed: FileHashes) -> list[tuple[str, str]]:
+    """Every signal computed for an uploaded file, as (name, hex)."""
+    fields = hashed.as_fields()
+    return [(s.name, fields[s.name]) for s in signals.all_signals() if fields.get(s.name)]
 
 
 def _confirmed(store: Store, ids: set[int]) -> dict[int, str]:

@@ -1,0 +1,258 @@
+"""The matching API under load: `vigil serve` (2 uvicorn workers) on a store of N PDQ + N SHA-1 hashes,
+side by side with its floor — the same uvicorn + FastAPI + pydantic stack answering the same requests
+without looking anything up (bench/api_floor.py) — driven by wrk over loopback from one thread.
+
+- single: one hash per request (half known SHA-1, half PDQ a few bits from a known one), 8 and 32
+  connections; requests/s and p50/p99 latency.
+- batched: 1,000 hashes per request (500 + 500), 4 connections; hashes/s.
+
+Before any number is taken, one request of each kind is checked: every known SHA-1 and every near PDQ
+is found.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+VIGIL = str(Path(sys.executable).parent / "vigil")
+HERE = Path(__file__).resolve().parent
+DURATION_S = 12
+
+LUA = """
+local bodies = {}
+local path = "/api/v1/lookup"
+local key = ""
+init = function(args)
+  for line in io.lines(args[1]) do bodies[#bodies + 1] = line end
+  key = args[2]
+  math.randomseed(os.time())
+end
+request = function()
+  return wrk.format("POST", path, {["Content-Type"] = "application/json",
+                                   ["Authorization"] = "Bearer " .. key}, bodies[math.random(#bodies)])
+end
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _flip(rows: np.ndarray, bits: int, rng: np.random.Generator) -> np.ndarray:
+    out = np.unpackbits(rows, axis=1)
+    for r in out:
+        r[rng.choice(256, bits, replace=False)] ^= 1
+    return np.packbits(out, axis=1)
+
+
+def make_store(tmp: Path, n: int) -> tuple[str, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(2026)
+    pdq = rng.integers(0, 256, (n, 32), dtype=np.uint8)
+    sha1 = rng.integers(0, 256, (n, 20), dtype=np.uint8)
+    csv = tmp / "api-known.csv"
+    cats = "ABCIXPN"
+    with open(csv, "w") as fh:
+        fh.write("sha1,pdq,pdq_quality,category\n")
+        for i in range(n):
+            fh.write(f"{sha1[i].tobytes().hex()},{pdq[i].tobytes().hex()},90,{cats[i % 7]}\n")
+    db = str(tmp / "api.db")
+    subprocess.run([VIGIL, "-q", "--db", db, "import", str(csv), "--format", "csv"], check=True)
+    csv.unlink()
+    return db, pdq, sha1
+
+
+def bodies(
+    pdq: np.ndarray, sha1: np.ndarray, per_request: int, count: int, rng: np.random.Generator
+) -> list[str]:
+    out = []
+    for _ in range(count):
+        half = max(1, per_request // 2)
+        picks = rng.choice(len(pdq), half)
+        near = _flip(pdq[picks], 8, rng)
+        hashes = [{"signal": "pdq", "value": r.tobytes().hex()} for r in near]
+        picks = rng.choice(len(sha1), per_request - half) if per_request > 1 else []
+        hashes += [{"signal": "sha1", "value": sha1[i].tobytes().hex()} for i in picks]
+        if per_request == 1 and rng.random() < 0.5:  # half the single requests are SHA-1
+            hashes = [{"signal": "sha1", "value": sha1[rng.integers(len(sha1))].tobytes().hex()}]
+        out.append(json.dumps({"hashes": hashes}))
+    return out
+
+
+def start(cmd: list[str], port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/ready", timeout=5).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None:
+            break
+        time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError(f"{cmd[:3]} did not start")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def wrk(port: int, body_file: Path, key: str, connections: int, lua: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{DURATION_S}s",
+            "--latency",
+            "-s",
+            str(lua),
+            f"http://127.0.0.1:{port}",
+            "--",
+            str(body_file),
+            key,
+        ],
+        check=True,
+        text=True,
+        capture_output=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise RuntimeError(f"{errors.group(1)} failed requests under load:\n{out}")
+
+    def pct(p: str) -> float:
+        value, unit = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    return {"rps": rps, "p50_ms": pct("50"), "p99_ms": pct("99")}
+
+
+def check(port: int, key: str, pdq: np.ndarray, sha1: np.ndarray) -> None:
+    rng = np.random.default_rng(1)
+    body = json.loads(bodies(pdq, sha1, 1000, 1, rng)[0])
+    r = httpx.post(
+        f"http://127.0.0.1:{port}/api/v1/lookup",
+        json=body,
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=60,
+    )
+    r.raise_for_status()
+    missing = sum(1 for x in r.json()["results"] if not x["matches"])
+    if missing:
+        raise RuntimeError(f"{missing} of 1000 known hashes not found")
+
+
+def run(tmp: Path, n: int) -> dict[str, Any]:
+    t = time.perf_counter()
+    db, pdq, sha1 = make_store(tmp, n)
+    build_s = time.perf_counter() - t
+    key = json.loads(
+        subprocess.run(
+            [
+                VIGIL,
+                "--db",
+                db,
+                "--json",
+                "apikey",
+                "create",
+                "bench",
+                "--scopes",
+                "lookup",
+                "--rate-limit",
+                "0",
+            ],
+            check=True,
+            text=True,
+            capture_output=True,
+        ).stdout
+    )["key"]
+    rng = np.random.default_rng(3)
+    single, batched = tmp / "single.jsonl", tmp / "batched.jsonl"
+    single.write_text("\n".join(bodies(pdq, sha1, 1, 2000, rng)) + "\n")
+    batched.write_text("\n".join(bodies(pdq, sha1, 1000, 20, rng)) + "\n")
+    lua = tmp / "lookup.lua"
+    lua.write_text(LUA)
+    env = dict(os.environ, VIGIL_DB=db)
+    results: dict[str, Any] = {"n": n, "build_s": build_s}
+    for name, cmd_of in (
+        ("vigil", lambda p: [VIGIL, "-q", "serve", "--port", str(p), "--workers", "2"]),
+        (
+            "floor",
+            lambda p: [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "api_floor:app",
+                "--port",
+                str(p),
+                "--workers",
+                "2",
+                "--log-level",
+                "warning",
+                "--app-dir",
+                str(HERE),
+            ],
+        ),
+    ):
+        port = _free_port()
+        proc = start(cmd_of(port), port, env)
+        try:
+            if name == "vigil":
+                check(port, key, pdq, sha1)
+            results[name] = {
+                "single_c8": wrk(port, single, key, 8, lua),
+                "single_c32": wrk(port, single, key, 32, lua),
+                "batched_c4": wrk(port, batched, key, 4, lua),
+            }
+        finally:
+            stop(proc)
+    return results
+
+
+def render(r: dict[str, Any]) -> list[str]:
+    v, f = r["vigil"], r["floor"]
+    lines = [
+        f"Store: {r['n']:,} PDQ + {r['n']:,} SHA-1 hashes (SQLite; import + index build "
+        f"{r['build_s']:.0f} s). "
+        f"wrk, 1 thread, {DURATION_S} s a run, on the same 2 cores as the server.",
+        "",
+        "| load | vigil | floor (FastAPI, no lookup) | vigil / floor | goal |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for key, label, goal in (
+        ("single_c8", "single hash, 8 connections", "≥ 2,000/s, p99 < 50 ms"),
+        ("single_c32", "single hash, 32 connections", "≥ 2,000/s"),
+    ):
+        a, b = v[key], f[key]
+        lines.append(
+            f"| {label} | {a['rps']:,.0f} req/s (p50 {a['p50_ms']:.1f} ms, p99 {a['p99_ms']:.1f} ms) "
+            f"| {b['rps']:,.0f} req/s (p50 {b['p50_ms']:.1f}, p99 {b['p99_ms']:.1f}) "
+            f"| {a['rps'] / b['rps']:.2f}× | {goal} |"
+        )
+    a, b = v["batched_c4"], f["batched_c4"]
+    lines.append(
+        f"| 1,000 hashes a request, 4 connections | {a['rps'] * 1000:,.0f} hashes/s "
+        f"(p50 {a['p50_ms']:.0f} ms, p99 {a['p99_ms']:.0f} ms) | {b['rps'] * 1000:,.0f} hashes/s "
+        f"| {a['rps'] / b['rps']:.2f}× | ≥ 50,000 hashes/s |"
+    )
+    return lines
