@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -53,6 +54,7 @@ from vigil.store.models import ApiKey, Change, Entry, Submission
 MAX_HASHES = 10_000
 MAX_BODY = 4 << 20
 REFRESH_S = 5.0
+KEY_TTL_S = 1.0
 LOOKUP_SIGNALS = ("md5", "sha1", "sha256", "pdq")
 CHANGE_COLUMNS = (Change.seq, Change.entry_id, Change.kind, Change.created_at, Entry.category, Entry.status)
 
@@ -134,6 +136,7 @@ class _Snapshot:
         self.matcher: Matcher | None = None
         self.seq = -1
         self.checked = 0.0
+        self._confirmed: dict[int, str] = {}  # entry id -> updated_at, valid for this snapshot
 
     def current(self) -> Matcher:
         now = time.monotonic()
@@ -146,9 +149,58 @@ class _Snapshot:
                 if self.matcher is None or seq != self.seq:
                     self.matcher = Matcher.from_store(self.store)
                     self.seq = seq
+                    self._confirmed = {}
                 self.checked = now
         assert self.matcher is not None
         return self.matcher
+
+    def confirmed(self, ids: set[int]) -> dict[int, str]:
+        """When each entry was last graded or confirmed (entry.updated_at), cached until the next reload:
+        an entry's time only changes with a store change, which reloads the snapshot."""
+        known = self._confirmed
+        missing = sorted(i for i in ids if i not in known)
+        if missing:
+            with self.store.session() as session:
+                for chunk in range(0, len(missing), 5000):
+                    rows = session.execute(
+                        select(Entry.id, Entry.updated_at).where(Entry.id.in_(missing[chunk : chunk + 5000]))
+                    )
+                    known.update((int(i), t.isoformat()) for i, t in rows)
+        return {i: known[i] for i in ids if i in known}
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    id: int
+    name: str
+    scopes: frozenset[str]
+    rate_limit: int
+
+
+class _Keys:
+    """API keys by their SHA-256, each read from the store at most every `KEY_TTL_S` seconds (a revoked
+    key is refused within that time; the store is not asked on every request)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.cache: dict[str, tuple[Caller | None, float]] = {}
+
+    def get(self, digest: str) -> Caller | None:
+        now = time.monotonic()
+        hit = self.cache.get(digest)
+        if hit is not None and now - hit[1] < KEY_TTL_S:
+            return hit[0]
+        with self.store.session() as session:
+            row = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
+            caller = (
+                Caller(row.id, row.name, frozenset(row.scopes.split(",")), row.rate_limit)
+                if row is not None and row.revoked_at is None
+                else None
+            )
+        if len(self.cache) > 10_000:  # unknown keys sent at random must not grow it without end
+            self.cache.clear()
+        self.cache[digest] = (caller, now)
+        return caller
 
 
 def key_hash(key: str) -> str:
@@ -180,16 +232,17 @@ def create_app(db: str) -> FastAPI:
     )
     app.add_middleware(BodyLimit, default=MAX_BODY, per_path={"/api/v1/lookup/file": settings.api_max_upload})
 
+    keys = _Keys(store)
+
     def caller(scope: str) -> Any:
-        def check(request: Request) -> ApiKey:
+        def check(request: Request) -> Caller:
             auth = request.headers.get("authorization", "")
             if not auth.lower().startswith("bearer "):
                 raise HTTPException(401, "an API key is needed: Authorization: Bearer <key>")
-            with store.session() as session:
-                row = session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash(auth[7:].strip())))
-            if row is None or row.revoked_at is not None:
+            row = keys.get(key_hash(auth[7:].strip()))
+            if row is None:
                 raise HTTPException(401, "unknown or revoked API key")
-            if scope not in row.scopes.split(","):
+            if scope not in row.scopes:
                 raise HTTPException(403, f"this key has no {scope!r} scope")
             wait = limiter.wait(row.id, row.rate_limit)
             if wait > 0:
@@ -218,7 +271,7 @@ def create_app(db: str) -> FastAPI:
     may_follow = Depends(caller("changes"))
     may_submit = Depends(caller("submit"))
 
-    def audit_call(key: ApiKey, action: str, details: dict[str, Any]) -> None:
+    def audit_call(key: Caller, action: str, details: dict[str, Any]) -> None:
         audit_log.add(audit.Event(f"apikey:{key.name}", action, None, details))
 
     def search(parsed: list[tuple[str, bytes]]) -> list[list[tuple[int, int]]]:
@@ -240,7 +293,7 @@ def create_app(db: str) -> FastAPI:
 
     def results(parsed: list[tuple[str, bytes]], found: list[list[tuple[int, int]]]) -> list[dict[str, Any]]:
         matcher = snapshot.current()
-        confirmed = _confirmed(store, {eid for row in found for eid, _ in row})
+        confirmed = snapshot.confirmed({eid for row in found for eid, _ in row})
         out = []
         for (name, value), row in zip(parsed, found, strict=True):
             matches = []
@@ -260,7 +313,7 @@ def create_app(db: str) -> FastAPI:
         return out
 
     @app.post("/api/v1/lookup", response_model=LookupOut)
-    def lookup(body: LookupIn, key: ApiKey = may_look_up) -> dict[str, Any]:
+    def lookup(body: LookupIn, key: Caller = may_look_up) -> dict[str, Any]:
         parsed = _parse_hashes(body.hashes)
         found = search(parsed)
         audit_call(key, "api.lookup", {"hashes": len(parsed), "matched": sum(1 for row in found if row)})
@@ -284,7 +337,7 @@ def create_app(db: str) -> FastAPI:
             }
         },
     )
-    async def lookup_file(request: Request, key: ApiKey = may_look_up) -> dict[str, Any]:
+    async def lookup_file(request: Request, key: Caller = may_look_up) -> dict[str, Any]:
         """Hash one uploaded image or video in memory (nothing of it is stored) and look its hashes up."""
         try:
             upload = await read_upload(
@@ -298,7 +351,7 @@ def create_app(db: str) -> FastAPI:
         hashed = await run_in_threadpool(_hash_upload, upload, settings)
         matcher = snapshot.current()
         matches = await run_in_threadpool(matcher.match, hashed)  # exact, PDQ with rotations/flips, vPDQ
-        confirmed = _confirmed(store, {m.entry_id for m in matches})
+        confirmed = snapshot.confirmed({m.entry_id for m in matches})
         out = [
             {
                 "signal": name,
@@ -330,7 +383,7 @@ def create_app(db: str) -> FastAPI:
         return {"media_type": hashed.media_type, "size": hashed.size, "error": hashed.error, "results": out}
 
     @app.post("/api/v1/submit", response_model=SubmitOut, status_code=202)
-    def submit(body: SubmitIn, key: ApiKey = may_submit) -> dict[str, Any]:
+    def submit(body: SubmitIn, key: Caller = may_submit) -> dict[str, Any]:
         """Report a match or a new suspected item; it waits for a reviewer (nothing becomes known here)."""
         parsed = _parse_hashes(body.hashes)
         if len({name for name, _ in parsed}) != len(parsed):
@@ -371,7 +424,7 @@ def create_app(db: str) -> FastAPI:
     def changes(
         since: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
         limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-        key: ApiKey = may_follow,
+        key: Caller = may_follow,
     ) -> dict[str, Any]:
         with store.session() as session:
             rows = session.execute(
@@ -431,14 +484,6 @@ def _file_signals(hashed: FileHashes) -> list[tuple[str, str]]:
     """Every signal computed for an uploaded file, as (name, hex)."""
     fields = hashed.as_fields()
     return [(s.name, fields[s.name]) for s in signals.all_signals() if fields.get(s.name)]
-
-
-def _confirmed(store: Store, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    with store.session() as session:
-        rows = session.execute(select(Entry.id, Entry.updated_at).where(Entry.id.in_(sorted(ids))))
-        return {int(i): t.isoformat() for i, t in rows}
 
 
 def app_from_env() -> FastAPI:
