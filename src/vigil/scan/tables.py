@@ -69,6 +69,23 @@ class ExactTable:
         hi = int(np.searchsorted(self.keys, key, side="right"))
         return [int(self.ids[i]) for i in range(lo, hi) if self.values[i].tobytes() == value]
 
+    def get_many(self, values: list[bytes]) -> list[list[int]]:
+        """`get` for many values in one vectorised pass (the matching API's batches)."""
+        out: list[list[int]] = [[] for _ in values]
+        usable = [i for i, v in enumerate(values) if len(v) == self.size]
+        if not usable or not len(self.ids):
+            return out
+        table = np.frombuffer(b"".join(values[i] for i in usable), np.uint8).reshape(len(usable), self.size)
+        keys = _keys(table)
+        lo = np.searchsorted(self.keys, keys, side="left")
+        hi = np.searchsorted(self.keys, keys, side="right")
+        for j in np.flatnonzero(hi > lo):
+            value = values[usable[j]]
+            out[usable[j]] = [
+                int(self.ids[k]) for k in range(int(lo[j]), int(hi[j])) if self.values[k].tobytes() == value
+            ]
+        return out
+
 
 def _keys(table: np.ndarray) -> np.ndarray:
     """The first 8 bytes of each value as a big-endian uint64 (so key order is byte order)."""

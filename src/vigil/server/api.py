@@ -285,10 +285,11 @@ def create_app(db: str) -> FastAPI:
             hits = index.search(queries, matcher.thresholds["pdq"], min_quality=matcher.min_quality["pdq"])
             for i, row_hits in zip(pdq_rows, hits, strict=True):
                 found[i] = [(eid, d) for eid, d in row_hits if eid in matcher.entries]
-        for i, (name, value) in enumerate(parsed):
-            if name != "pdq":
-                table = matcher.exact.get(name)
-                found[i] = [(eid, 0) for eid in (table.get(value) if table else []) if eid in matcher.entries]
+        for name, table in matcher.exact.items():
+            rows = [i for i, (signal, _) in enumerate(parsed) if signal == name]
+            if rows:
+                for i, ids in zip(rows, table.get_many([parsed[i][1] for i in rows]), strict=True):
+                    found[i] = [(eid, 0) for eid in ids if eid in matcher.entries]
         return found
 
     def results(parsed: list[tuple[str, bytes]], found: list[list[tuple[int, int]]]) -> list[dict[str, Any]]:
@@ -313,11 +314,12 @@ def create_app(db: str) -> FastAPI:
         return out
 
     @app.post("/api/v1/lookup", response_model=LookupOut)
-    def lookup(body: LookupIn, key: Caller = may_look_up) -> dict[str, Any]:
+    def lookup(body: LookupIn, key: Caller = may_look_up) -> JSONResponse:
         parsed = _parse_hashes(body.hashes)
         found = search(parsed)
         audit_call(key, "api.lookup", {"hashes": len(parsed), "matched": sum(1 for row in found if row)})
-        return {"results": results(parsed, found)}
+        # Built to LookupOut's shape here; skipping FastAPI's re-validation of up to 10,000 results.
+        return JSONResponse({"results": results(parsed, found)})
 
     @app.post(
         "/api/v1/lookup/file",
