@@ -260,22 +260,34 @@ def _sync_index(obj: Context, store: Any) -> None:
     help="Private key (PEM) that signs a --format delta bundle.",
 )
 @click.option("--as-source", default=None, help="Name this store goes by at partners (delta bundles).")
+@click.option(
+    "--include-untrusted",
+    is_flag=True,
+    help="Also export reviewers' gradings that have not reached consensus yet (left out by default).",
+)
 @common
 def export_cmd(
-    obj: Context, file: Path, fmt: str, since: int | None, sign: Path | None, as_source: str | None
+    obj: Context,
+    file: Path,
+    fmt: str,
+    since: int | None,
+    sign: Path | None,
+    as_source: str | None,
+    include_untrusted: bool,
 ) -> None:
     """Export the store's active entries (written to a temporary file, then renamed into place)."""
     from vigil import audit, exchange
     from vigil.store import queries
 
     if fmt == "delta":
-        _export_delta(obj, file, since or 0, sign, as_source)
+        _export_delta(obj, file, since or 0, sign, as_source, include_untrusted)
         return
     if sign is not None:
         raise click.BadParameter("only --format delta bundles are signed", param_hint="--sign")
     writer = exchange.get(fmt)
     with obj.store() as store, store.session() as session:
-        count = exchange.write_file_atomic(file, writer, queries.iter_export(session, since=since))
+        records = queries.iter_export(session, since=since, include_untrusted=include_untrusted)
+        count = exchange.write_file_atomic(file, writer, records)
         session.rollback()
         audit.record(
             store,
@@ -283,7 +295,7 @@ def export_cmd(
                 audit.cli_actor(),
                 "export",
                 str(file.resolve()),
-                {"format": fmt, "records": count, "since": since},
+                {"format": fmt, "records": count, "since": since, "include_untrusted": include_untrusted},
             ),
         )
     if obj.as_json:
@@ -292,14 +304,18 @@ def export_cmd(
         obj.say(f"wrote {count} records to {file}")
 
 
-def _export_delta(obj: Context, file: Path, since: int, sign: Path | None, as_source: str | None) -> None:
+def _export_delta(
+    obj: Context, file: Path, since: int, sign: Path | None, as_source: str | None, include_untrusted: bool
+) -> None:
     from vigil import audit
     from vigil.exchange import delta
 
     if sign is None:
         raise click.BadParameter("a delta bundle must be signed: --sign PRIVATE.pem", param_hint="--sign")
     with obj.store() as store, store.session() as session:
-        count = delta.write_bundle(session, file, since, sign, as_source or "vigil")
+        count = delta.write_bundle(
+            session, file, since, sign, as_source or "vigil", include_untrusted=include_untrusted
+        )
         session.rollback()
         audit.record(
             store,
@@ -307,7 +323,7 @@ def _export_delta(obj: Context, file: Path, since: int, sign: Path | None, as_so
                 audit.cli_actor(),
                 "export",
                 str(file.resolve()),
-                {"format": "delta", "records": count, "since": since},
+                {"format": "delta", "records": count, "since": since, "include_untrusted": include_untrusted},
             ),
         )
     if obj.as_json:

@@ -132,13 +132,25 @@ def trusted(session: Session) -> list[dict[str, Any]]:
 # ---- export ----------------------------------------------------------------------------------------
 
 
-def write_bundle(session: Session, path: Path, since: int, private_file: Path, source: str) -> int:
-    """Sign every change after `since` into a bundle at `path` (atomically); returns the record count."""
+def write_bundle(
+    session: Session,
+    path: Path,
+    since: int,
+    private_file: Path,
+    source: str,
+    *,
+    include_untrusted: bool = False,
+) -> int:
+    """Sign every change after `since` into a bundle at `path` (atomically); returns the record count.
+    Gradings still waiting for reviewers' consensus stay out unless `include_untrusted`."""
     key = load_private(private_file)
     to_seq = int(session.scalar(select(func.max(Change.seq))) or 0)
     if since > to_seq:
         raise VigilError(f"--since {since} is past the store's last change ({to_seq})")
-    records = [_record(r) for r in queries.iter_export(session, since=since, include_retracted=True)]
+    exported = queries.iter_export(
+        session, since=since, include_retracted=True, include_untrusted=include_untrusted
+    )
+    records = [_record(r) for r in exported]
     payload = {
         "from_seq": since,
         "to_seq": to_seq,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -128,6 +130,8 @@ class Assessment(Base):
     victim_identified: Mapped[bool | None] = mapped_column(Boolean)
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # False for a reviewer's grade still waiting for consensus (vigil.review.grading): exports leave it out.
+    trusted: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class Change(Base):
@@ -246,3 +250,88 @@ class Submission(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, graded, rejected
+
+
+# ---- the review app (vigil.review) ------------------------------------------------------------------
+
+
+class ReviewItem(Base):
+    """One distinct content to grade, however many scans and submissions it turns up in (same `key`,
+    e.g. ``sha256:<hex>``, means one item, graded once). `status`: open (waiting for votes), arbitration
+    (reviewers disagreed; an admin decides) or trusted (consensus or an admin's decision)."""
+
+    __tablename__ = "review_item"
+    __table_args__ = (Index("ix_review_item_status", "status"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    hashes: Mapped[dict[str, str]] = mapped_column(JSON)  # signal name -> hex
+    quality: Mapped[dict[str, int] | None] = mapped_column(JSON)
+    pdq: Mapped[bytes | None] = mapped_column(LargeBinary)  # raw 32 bytes, for near-duplicate grouping
+    pdq_quality: Mapped[int | None] = mapped_column(Integer)
+    media_type: Mapped[str | None] = mapped_column(String(100))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    verdict: Mapped[str] = mapped_column(String(16))  # similar (near a known entry) or unknown
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    category: Mapped[str | None] = mapped_column(String(2))  # the trusted category, once trusted
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("entry.id"), index=True)
+    # Where it was first seen: a scan item (its path locates the picture) and/or a platform submission.
+    scan_item_id: Mapped[int | None] = mapped_column(ForeignKey("scan_item.id"))
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    trusted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ReviewLink(Base):
+    """One sighting of a review item: a scan item of an attached scan, or a platform submission.
+    `group_id` is the near-duplicate group within the scan (or within the submissions): the smallest
+    review item id of its connected component."""
+
+    __tablename__ = "review_link"
+    __table_args__ = (
+        Index("ix_review_link_scan_group", "scan_id", "group_id"),
+        Index("ix_review_link_item_id", "item_id"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("review_item.id"))
+    scan_id: Mapped[int | None] = mapped_column(ForeignKey("scan.id"))
+    scan_item_id: Mapped[int | None] = mapped_column(ForeignKey("scan_item.id"), unique=True)
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"), unique=True)
+    verdict: Mapped[str] = mapped_column(String(16))
+    group_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class ReviewVote(Base):
+    """One reviewer's grade of a review item (kind "vote"), or an admin's decision on a disputed one
+    (kind "arbitration"). Never updated, never deleted; one of each kind per user and item."""
+
+    __tablename__ = "review_vote"
+    __table_args__ = (UniqueConstraint("item_id", "user_id", "kind", name="uq_review_vote_item_user_kind"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("review_item.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    user_name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))  # vote, arbitration
+    category: Mapped[str] = mapped_column(String(2))
+    series: Mapped[str | None] = mapped_column(String(200))
+    victim_identified: Mapped[bool] = mapped_column(Boolean, default=False)
+    notes: Mapped[str | None] = mapped_column(Text)
+    assessment_id: Mapped[int | None] = mapped_column(ForeignKey("assessment.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Exposure(Base):
+    """A reviewer's exposure on one (UTC) day: pictures revealed and seconds spent in the queue, and the
+    counters' values when they last took a break (the next break prompt counts from there)."""
+
+    __tablename__ = "exposure"
+    __table_args__ = (UniqueConstraint("user_id", "day", name="uq_exposure_user_day"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    day: Mapped[date] = mapped_column(Date)
+    reveals: Mapped[int] = mapped_column(Integer, default=0)
+    seconds: Mapped[int] = mapped_column(Integer, default=0)
+    breaks: Mapped[int] = mapped_column(Integer, default=0)
+    reveals_at_break: Mapped[int] = mapped_column(Integer, default=0)
+    seconds_at_break: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -6,6 +6,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from vigil.exchange.base import ExportRecord
 from vigil.store.models import Assessment, Change, Entry, Series, Source
 from vigil.store.models import Signal as SignalRow
+from vigil.store.policy import Effective, Grading, effective
 
 EXPORT_CHUNK = 2000
 
@@ -64,9 +66,17 @@ class EntryInfo:
 
 
 def iter_export(
-    session: Session, *, since: int | None = None, include_retracted: bool = False
+    session: Session,
+    *,
+    since: int | None = None,
+    include_retracted: bool = False,
+    include_untrusted: bool = False,
 ) -> Iterator[ExportRecord]:
-    """Every entry (or those changed after change `since`) with its signals, in id order, streamed."""
+    """Every entry (or those changed after change `since`) with its signals, in id order, streamed.
+
+    Only trusted gradings are exported unless `include_untrusted`: an entry graded by reviewers whose
+    votes have not reached consensus yet (assessments with ``trusted`` false, see vigil.review) is
+    exported with the grading its trusted assessments give, and left out if it has none."""
     series = {int(i): n for i, n in session.execute(select(Series.id, Series.name))}
     sources = {int(i): n for i, n in session.execute(select(Source.id, Source.name))}
     stmt = select(Entry).order_by(Entry.id)
@@ -91,21 +101,65 @@ def iter_export(
             sigs[eid][sig] = bytes(value)
             if q is not None:
                 quals[eid][sig] = int(q)
+        trusted = {} if include_untrusted else _trusted_gradings(session, ids)
         for e in entries:
+            eff = trusted.get(e.id, _AS_STORED)
+            if eff is None:
+                continue  # graded only by reviewers without consensus yet
+            if eff is _AS_STORED:  # (the entry object is only read: the session must not flush it)
+                eff = Effective(e.category, e.series_id, e.victim_identified, e.disputed, e.source_id)
             yield ExportRecord(
                 entry_id=e.id,
                 hashes=sigs[e.id],
                 quality=quals[e.id],
-                category=e.category,
-                series=series.get(e.series_id) if e.series_id else None,
-                victim_identified=e.victim_identified,
-                source=sources.get(e.source_id) if e.source_id else None,
+                category=eff.category,
+                series=series.get(eff.series_id) if eff.series_id else None,
+                victim_identified=eff.victim_identified,
+                source=sources.get(eff.source_id) if eff.source_id else None,
                 notes=e.notes,
                 size=e.size,
                 media_type=e.media_type,
                 status=e.status,
             )
         session.expunge_all()
+
+
+_AS_STORED = Effective(None, None, False, False, None)  # marker: export the entry's stored grading
+
+
+def _trusted_gradings(session: Session, ids: list[int]) -> dict[int, Effective | None]:
+    """For the entries among `ids` that have an untrusted assessment: their grading from their trusted
+    assessments alone (the store's policy), or None when they have none."""
+    untrusted = sorted(
+        {
+            int(e)
+            for (e,) in session.execute(
+                select(Assessment.entry_id)
+                .where(Assessment.entry_id.in_(ids), Assessment.trusted.is_(False))
+                .distinct()
+            )
+        }
+    )
+    if not untrusted:
+        return {}
+    gradings: dict[int, list[Grading]] = {e: [] for e in untrusted}
+    for eid, aid, src, cat, ser, vic, created, trust in session.execute(
+        select(
+            Assessment.entry_id,
+            Assessment.id,
+            Assessment.source_id,
+            Assessment.category,
+            Assessment.series_id,
+            Assessment.victim_identified,
+            Assessment.created_at,
+            Source.trust,
+        )
+        .join(Source, Source.id == Assessment.source_id)
+        .where(Assessment.entry_id.in_(untrusted), Assessment.trusted.is_(True))
+    ):
+        when = created if created.tzinfo else created.replace(tzinfo=UTC)
+        gradings[int(eid)].append(Grading(int(trust), when, int(aid), int(src), cat, ser, vic))
+    return {eid: effective(g) if g else None for eid, g in gradings.items()}
 
 
 def iter_signals(session: Session, signal_type: str) -> Iterator[tuple[int, bytes, int | None]]:

@@ -1,0 +1,92 @@
+"""What the review modules share: errors, statuses, the review source, who may do what, and `Scope`
+(which queue: one scan, a case's scans, the platform submissions, or everything)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from vigil.errors import VigilError
+from vigil.store.ingest import get_or_create_source
+from vigil.store.models import User
+
+# Review item statuses.
+OPEN = "open"  # waiting for votes
+ARBITRATION = "arbitration"  # reviewers disagreed on the category; an admin decides
+TRUSTED = "trusted"  # enough agreeing votes, or an admin's decision
+STATUSES = (OPEN, ARBITRATION, TRUSTED)
+
+# Scan verdicts that put an item in the review queue, in queue order (similar: near a known entry).
+REVIEWABLE = ("similar", "unknown")
+
+# Every grade is an assessment from this source (kind "reviewer"); the user is on the assessment. It is
+# trusted above imported sources (default 50): the unit's own trained reviewers have the last word.
+REVIEW_SOURCE = "review"
+REVIEW_SOURCE_KIND = "reviewer"
+REVIEW_TRUST = 80
+
+GRADER_ROLES = ("reviewer", "admin")
+ARBITER_ROLES = ("admin",)
+
+
+class ReviewError(VigilError):
+    """A review action was refused (the reason says why: unknown item, already voted, not open, ...)."""
+
+
+class NotAllowed(ReviewError):
+    """The user's role may not do this (e.g. an analyst grading, a reviewer arbitrating)."""
+
+
+def review_source_id(session: Session) -> int:
+    return get_or_create_source(session, REVIEW_SOURCE, kind=REVIEW_SOURCE_KIND, trust=REVIEW_TRUST)
+
+
+def check_role(user: User, roles: tuple[str, ...], action: str) -> None:
+    if user.disabled_at is not None:
+        raise NotAllowed(f"user {user.name} is disabled")
+    if user.role not in roles:
+        raise NotAllowed(f"{action} needs the role {' or '.join(roles)}; {user.name} is {user.role}")
+
+
+def write_lock(session: Session) -> None:
+    """On SQLite, take the write lock now (as `vigil.audit.append` does), so a transaction that reads
+    and then writes cannot fail half-way because another writer committed in between."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("UPDATE review_item SET id = id WHERE 0"))
+
+
+def actor(user: User) -> str:
+    """The audit actor for a review-app user."""
+    return f"user:{user.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which review items a queue shows: ``Scope.scan(7)``, ``Scope.case(2)``, ``Scope.submissions()``
+    or ``Scope.everything()``. Near-duplicate groups are formed within a scan (and within the
+    submissions); a case or everything joins groups that share an item."""
+
+    kind: Literal["scan", "case", "submissions", "all"]
+    id: int | None = None
+
+    @classmethod
+    def scan(cls, scan_id: int) -> Scope:
+        return cls("scan", scan_id)
+
+    @classmethod
+    def case(cls, case_id: int) -> Scope:
+        return cls("case", case_id)
+
+    @classmethod
+    def submissions(cls) -> Scope:
+        return cls("submissions")
+
+    @classmethod
+    def everything(cls) -> Scope:
+        return cls("all")
+
+    def __str__(self) -> str:
+        return self.kind if self.id is None else f"{self.kind}:{self.id}"
