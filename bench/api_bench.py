@@ -207,6 +207,8 @@ def run(tmp: Path, n: int) -> dict[str, Any]:
                 str(p),
                 "--workers",
                 "2",
+                "--http",
+                "vigil.server.protocol:NoDelayProtocol",
                 "--log-level",
                 "warning",
                 "--app-dir",

@@ -6,8 +6,10 @@
 #   zip                          : tests build encrypted zip archives with it
 #   e2fsprogs dosfstools mtools fdisk ntfs-3g exfatprogs ewf-tools : tests build real disk images
 #                                  (mkfs.*, debugfs, mcopy/mdel, sfdisk, ntfscp, ewfacquire)
+#   chromium fonts-dejavu-core   : the review app's end-to-end tests drive Debian's chromium through
+#                                  Playwright (never `playwright install`); DejaVu renders the pages
 set -e
-PKGS="python3-venv python3-dev g++ hashdeep postgresql zip e2fsprogs dosfstools mtools fdisk ntfs-3g exfatprogs ewf-tools"
+PKGS="python3-venv python3-dev g++ hashdeep postgresql zip e2fsprogs dosfstools mtools fdisk ntfs-3g exfatprogs ewf-tools chromium fonts-dejavu-core"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

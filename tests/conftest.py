@@ -251,7 +251,8 @@ def _reset_schema(url: str) -> None:
 def pg_url(pg_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """URL of this process's test database with an empty schema (no tables, no alembic_version).
 
-    Its perceptual index and data directory live in the test's temporary directory, not in the user's data directory."""
+    Its perceptual index and data directory live in the test's temporary directory, not in the user's
+    data directory."""
     _reset_schema(pg_database_url)
     monkeypatch.setenv("VIGIL_INDEX_DIR", str(tmp_path / "pg-index"))
     monkeypatch.setenv("VIGIL_DATA_DIR", str(tmp_path / "pg-data"))

@@ -519,6 +519,7 @@ def serve_cmd(obj: Context, host: str, port: int, workers: int) -> None:
     uvicorn.run(
         "vigil.server.api:app_from_env",
         factory=True,
+        http="vigil.server.protocol:NoDelayProtocol",  # TCP_NODELAY also under --workers N
         host=host,
         port=port,
         workers=workers,

@@ -27,6 +27,7 @@ LOCK_MAX_S = 15 * 60
 DEFAULT_SETTINGS: dict[str, Any] = {
     "blur": True,  # thumbnails blurred until revealed
     "greyscale": True,
+    "reveal_on_hover": False,  # reveal while the pointer rests on a thumbnail (else click or space)
     "break_after_reveals": 50,  # a break prompt after this many reveals in a day (0 = never)
     "break_after_minutes": 60,  # ... or this many minutes in the queue in a day
 }

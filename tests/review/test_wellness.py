@@ -83,6 +83,7 @@ def test_settings_are_validated_and_audited(any_store: Store) -> None:
         assert wellness.get_settings(row) == {
             "blur": False,
             "greyscale": False,
+            "reveal_on_hover": False,
             "break_after_reveals": 20,
             "break_after_minutes": 0,
         }

@@ -39,6 +39,7 @@ MAX_HEARTBEAT_S = 120
 SETTING_RULES: dict[str, tuple[type, int, int]] = {
     "blur": (bool, 0, 1),
     "greyscale": (bool, 0, 1),
+    "reveal_on_hover": (bool, 0, 1),
     "break_after_reveals": (int, 0, 10_000),
     "break_after_minutes": (int, 0, 24 * 60),
 }

@@ -1,0 +1,107 @@
+"""GET/POST /login and POST /logout.
+
+A failed login shows one message whatever the reason (unknown name, wrong password, locked, disabled);
+the reason goes to the audit chain. While an account is locked (vigil.users.check_login counts failures
+and backs off) the answer is 429 with Retry-After.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+
+from vigil import audit
+from vigil.users import check_login
+
+from .auth import EVERYONE, LOGIN_COOKIE, SESSION_COOKIE, Guard, Sessions, lock_audit_chain, new_token, same
+from .core import Refused, Viewer, Web
+
+FAILED = "Wrong name or password, or the account is locked for a while. Try again later."
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site: no scheme, no host, no backslash tricks."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    if any(ord(c) < 32 for c in target) or target.startswith("/login"):
+        return "/"
+    return target
+
+
+def routes(web: Web, sessions: Sessions, guard: Guard) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    def form(request: Request, status: int, message: str | None, next_url: str) -> Response:
+        token = new_token()
+        response = web.page(
+            request,
+            "login.html",
+            None,
+            status=status,
+            csrf=token,
+            message=message,
+            next_url=next_url,
+        )
+        response.set_cookie(
+            LOGIN_COOKIE,
+            token,
+            max_age=3600,
+            path="/login",
+            httponly=True,
+            samesite="strict",
+            secure=web.settings.cookie_secure,
+        )
+        return response
+
+    @router.get("/login")
+    def login_page(request: Request, next: str | None = None) -> Response:
+        if sessions.find(request.cookies.get(SESSION_COOKIE)) is not None:
+            return RedirectResponse(safe_next(next), status_code=303)
+        return form(request, 200, None, safe_next(next))
+
+    @router.post("/login")
+    async def login(
+        request: Request,
+        name: Annotated[str, Form(max_length=200)] = "",
+        password: Annotated[str, Form(max_length=1000)] = "",
+        csrf_token: Annotated[str, Form(max_length=200)] = "",
+        next: Annotated[str, Form(max_length=2000)] = "/",
+    ) -> Response:
+        if not same(csrf_token, request.cookies.get(LOGIN_COOKIE)):
+            raise Refused(403, "the login form expired: reload the page")
+        client = request.client.host if request.client else None
+        token, wait = await run_in_threadpool(attempt, name, password, client)
+        if token is None:
+            response = form(request, 429 if wait else 401, FAILED, safe_next(next))
+            if wait:
+                response.headers["Retry-After"] = str(wait)
+            return response
+        response = RedirectResponse(safe_next(next), status_code=303)
+        sessions.set_cookie(response, token)
+        response.delete_cookie(LOGIN_COOKIE, path="/login")
+        return response
+
+    def attempt(name: str, password: str, client: str | None) -> tuple[str | None, int]:
+        """(session token, 0) on success; (None, seconds locked or 0) on failure."""
+        with web.store.transaction() as db:
+            lock_audit_chain(db)  # the outcome is audited after the check: hold the chain from the start
+            result = check_login(db, name, password)
+            if result.user is None:
+                details = {"reason": result.reason, "client": client, "retry_after": result.retry_after}
+                audit.append(db, audit.Event("web:login", "login.failed", f"user:{name}", details))
+                return None, result.retry_after
+            audit.append(db, audit.Event(f"user:{result.user.name}", "login", None, {"client": client}))
+            token, _csrf = sessions.start(db, result.user)
+            return token, 0
+
+    @router.post("/logout")
+    def logout(viewer: Annotated[Viewer, Depends(guard(*EVERYONE))]) -> Response:
+        with web.store.transaction() as db:
+            audit.append(db, audit.Event(viewer.actor, "logout"))
+            sessions.end(db, viewer.session_id)
+        response = RedirectResponse("/login", status_code=303)
+        sessions.clear_cookie(response)
+        return response
+
+    return router
