@@ -276,7 +276,7 @@ def export_cmd(
     include_untrusted: bool,
 ) -> None:
     """Export the store's active entries (written to a temporary file, then renamed into place)."""
-    from vigil import audit, exchange
+    from vigil import exchange
     from vigil.store import queries
 
     if fmt == "delta":
@@ -289,25 +289,23 @@ def export_cmd(
         records = queries.iter_export(session, since=since, include_untrusted=include_untrusted)
         count = exchange.write_file_atomic(file, writer, records)
         session.rollback()
-        audit.record(
-            store,
-            audit.Event(
-                audit.cli_actor(),
-                "export",
-                str(file.resolve()),
-                {"format": fmt, "records": count, "since": since, "include_untrusted": include_untrusted},
-            ),
-        )
+        _audit_export(store, file, fmt, count, since, include_untrusted)
     if obj.as_json:
         click.echo(json.dumps({"file": str(file), "format": fmt, "records": count}))
     else:
         obj.say(f"wrote {count} records to {file}")
 
 
+def _audit_export(store: Any, file: Path, fmt: str, count: int, since: int | None, untrusted: bool) -> None:
+    from vigil import audit
+
+    details = {"format": fmt, "records": count, "since": since, "include_untrusted": untrusted}
+    audit.record(store, audit.Event(audit.cli_actor(), "export", str(file.resolve()), details))
+
+
 def _export_delta(
     obj: Context, file: Path, since: int, sign: Path | None, as_source: str | None, include_untrusted: bool
 ) -> None:
-    from vigil import audit
     from vigil.exchange import delta
 
     if sign is None:
@@ -317,15 +315,7 @@ def _export_delta(
             session, file, since, sign, as_source or "vigil", include_untrusted=include_untrusted
         )
         session.rollback()
-        audit.record(
-            store,
-            audit.Event(
-                audit.cli_actor(),
-                "export",
-                str(file.resolve()),
-                {"format": "delta", "records": count, "since": since, "include_untrusted": include_untrusted},
-            ),
-        )
+        _audit_export(store, file, "delta", count, since, include_untrusted)
     if obj.as_json:
         click.echo(json.dumps({"file": str(file), "format": "delta", "records": count}))
     else:
@@ -692,30 +682,20 @@ def scan_cmd(
     no_thumbnails: bool,
 ) -> None:
     """Scan evidence read-only; write items.jsonl, summary.json, report.csv and report.html to --out."""
-    from vigil.media import DecodeLimits
     from vigil.scan import ScanOptions, run_scan
-    from vigil.sources import Limits
 
     s = obj.settings
-    options = ScanOptions(
-        evidence=list(evidence),
-        out=out,
-        workers=workers if workers is not None else s.workers,
+    chosen: dict[str, Any] = {"workers": workers} if workers is not None else {}
+    options = ScanOptions.from_settings(
+        s,
+        list(evidence),
+        out,
         perceptual=not no_perceptual,
         resume=resume,
         case=case,
-        limits=DecodeLimits(s.max_image_pixels, s.decode_size),
-        pdq_threshold=s.pdq_threshold,
-        pdq_min_quality=s.pdq_min_quality,
         thumbnails=s.thumbnails and not no_thumbnails,
         progress=None if obj.verbosity >= 0 else False,
-        containers=Limits(
-            max_depth=s.max_depth,
-            max_ratio=s.max_ratio,
-            max_members=s.max_members,
-            file_seconds=s.file_seconds,
-        ),
-        shard_bytes=s.shard_bytes,
+        **chosen,
     )
     with obj.store() as store:
         summary = run_scan(store, options)

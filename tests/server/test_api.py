@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,26 +11,13 @@ import httpx
 import numpy as np
 import pytest
 import schemathesis
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vigil.cli import main
+from tests.server.serving import auth, run, serving
 from vigil.exchange.testing import fake_hash
 
-VIGIL = str(Path(sys.executable).parent / "vigil")
 PDQ = np.random.default_rng(5).integers(0, 256, (3, 32), dtype=np.uint8)
-
-
-def run(db: str, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, ["--db", db, *args], catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def near(row: np.ndarray, bits: int) -> str:
@@ -62,28 +44,8 @@ def server(any_db_url: str, tmp_path: Path) -> Iterator[dict[str, object]]:
         code, out, _ = run(db, "--json", "apikey", "create", name, "--scopes", scopes, "--rate-limit", rate)
         assert code == 0
         keys[name] = json.loads(out)["key"]
-    port = free_port()
-    env = dict(os.environ, VIGIL_DB=db)
-    proc = subprocess.Popen(
-        [VIGIL, "-q", "serve", "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/api/v1/ready", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.stderr else ""
-        time.sleep(0.2)
-    yield {"base": base, "keys": keys, "db": db}
-    proc.send_signal(signal.SIGTERM)  # graceful shutdown; uvicorn then re-raises SIGTERM for the exit status
-    assert proc.wait(timeout=20) in (0, -signal.SIGTERM)
-
-
-def auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
+    with serving(db) as served:
+        yield {"base": served.base, "keys": keys, "db": db}
 
 
 def test_lookup_exact_and_perceptual_in_request_order(server: dict) -> None:

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,11 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from click.testing import CliRunner
 from PIL import Image
 
 from tests.imagegen import make_image, render_image
-from vigil.cli import main
+from tests.server.serving import free_port, run
 from vigil.store import Store
 from vigil.store.models import User
 from vigil.users import DEFAULT_SETTINGS, hash_password
@@ -38,17 +36,6 @@ VIGIL = str(Path(sys.executable).parent / "vigil")
 PASSWORD = "correct-horse-battery-1"
 USERS = {"ada": "admin", "rita": "reviewer", "rob": "reviewer", "anna": "analyst"}
 ROLE_USER = {"admin": "ada", "reviewer": "rita", "analyst": "anna"}
-
-
-def run(db: str, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, ["--db", db, *args], input=stdin, catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def make_evidence(folder: Path, *, video: bool = False) -> dict[str, Path]:

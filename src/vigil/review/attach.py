@@ -141,29 +141,11 @@ def scan_and_attach(
     workers: int | None = None,
 ) -> Attached:
     """Run `vigil scan EVIDENCE --out OUT` with the deployment's settings, then attach the scan."""
-    from vigil.media import DecodeLimits
     from vigil.scan.runner import ScanOptions, run_scan
-    from vigil.sources import Limits
 
     s = settings or Settings()
-    options = ScanOptions(
-        evidence=list(evidence),
-        out=out,
-        workers=workers if workers is not None else s.workers,
-        case=case,
-        limits=DecodeLimits(s.max_image_pixels, s.decode_size),
-        pdq_threshold=s.pdq_threshold,
-        pdq_min_quality=s.pdq_min_quality,
-        thumbnails=s.thumbnails,
-        progress=False,
-        containers=Limits(
-            max_depth=s.max_depth,
-            max_ratio=s.max_ratio,
-            max_members=s.max_members,
-            file_seconds=s.file_seconds,
-        ),
-        shard_bytes=s.shard_bytes,
-    )
+    chosen: dict[str, Any] = {"workers": workers} if workers is not None else {}
+    options = ScanOptions.from_settings(s, list(evidence), out, case=case, progress=False, **chosen)
     summary = run_scan(store, options)
     return _link(
         store, int(summary["scan_id"]), True, user, s, {"folder": str(out.resolve()), "started": True}

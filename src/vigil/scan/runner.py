@@ -22,6 +22,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import insert
 
 from vigil import signals, sources
+from vigil.config import Settings
 from vigil.errors import VigilError
 from vigil.hashing import open_readonly
 from vigil.media import DecodeLimits
@@ -53,6 +54,26 @@ class ScanOptions:
     progress: bool | None = None  # None: only when stderr is a terminal
     containers: Limits = field(default_factory=Limits)
     shard_bytes: int = 64 << 20  # disk images and zips larger than this are split over the workers
+
+    @classmethod
+    def from_settings(cls, settings: Settings, evidence: list[str], out: Path, **chosen: Any) -> ScanOptions:
+        """Options from the settings (VIGIL_* variables), with `chosen` ones (workers, case, ...) on top."""
+        s = settings
+        base: dict[str, Any] = {
+            "workers": s.workers,
+            "limits": DecodeLimits(s.max_image_pixels, s.decode_size),
+            "pdq_threshold": s.pdq_threshold,
+            "pdq_min_quality": s.pdq_min_quality,
+            "thumbnails": s.thumbnails,
+            "containers": Limits(
+                max_depth=s.max_depth,
+                max_ratio=s.max_ratio,
+                max_members=s.max_members,
+                file_seconds=s.file_seconds,
+            ),
+            "shard_bytes": s.shard_bytes,
+        }
+        return cls(evidence=list(evidence), out=out, **{**base, **chosen})
 
 
 def run_scan(store: Store, options: ScanOptions) -> dict[str, Any]:
