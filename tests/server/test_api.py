@@ -138,3 +138,29 @@ def test_generated_requests_never_get_a_5xx(server: dict) -> None:
         assert response.status_code < 500, (case.path, case.body, case.query, response.text[:300])
 
     check()
+
+
+def test_store_changes_reach_a_running_server(server: dict, tmp_path: Path) -> None:
+    """New and retracted entries are picked up while serving; lookups keep answering meanwhile."""
+    base, key, db = server["base"], server["keys"]["platform"], server["db"]
+    new_md5 = fake_hash("md5", "added later").hex()
+    url = f"{base}/api/v1/lookup"
+    body = {"hashes": [{"signal": "md5", "value": new_md5}]}
+
+    def matched() -> bool:
+        r = httpx.post(url, json=body, headers=auth(key))
+        assert r.status_code == 200, r.text
+        return bool(r.json()["results"][0]["matches"])
+
+    assert not matched()
+    (tmp_path / "more.csv").write_text(f"md5,category\n{new_md5},C\n")
+    assert run(db, "import", str(tmp_path / "more.csv"), "--format", "csv")[0] == 0
+    deadline = time.monotonic() + 30
+    while not matched():
+        assert time.monotonic() < deadline, "an imported hash never matched"
+        time.sleep(0.3)
+    assert run(db, "retract", f"md5:{new_md5}")[0] == 0
+    deadline = time.monotonic() + 30
+    while matched():
+        assert time.monotonic() < deadline, "a retracted hash kept matching"
+        time.sleep(0.3)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import math
 import os
 import threading
@@ -55,6 +56,8 @@ MAX_HASHES = 10_000
 MAX_BODY = 4 << 20
 REFRESH_S = 5.0
 KEY_TTL_S = 1.0
+INLINE_HASHES = 16
+log = logging.getLogger(__name__)
 LOOKUP_SIGNALS = ("md5", "sha1", "sha256", "pdq")
 CHANGE_COLUMNS = (Change.seq, Change.entry_id, Change.kind, Change.created_at, Entry.category, Entry.status)
 
@@ -128,7 +131,9 @@ class ChangesOut(BaseModel):
 
 
 class _Snapshot:
-    """The matcher over the store, reloaded when the store's change sequence moves."""
+    """The matcher over the store. When the store's change sequence moves (checked at most every
+    `REFRESH_S` s), a new matcher is built in the background while the old one keeps answering, then
+    swapped in: a reload never stalls lookups (at 1 M entries it takes seconds)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -136,23 +141,58 @@ class _Snapshot:
         self.matcher: Matcher | None = None
         self.seq = -1
         self.checked = 0.0
+        self.reloading = False
         self._confirmed: dict[int, str] = {}  # entry id -> updated_at, valid for this snapshot
 
-    def current(self) -> Matcher:
-        now = time.monotonic()
-        if self.matcher is not None and now - self.checked < REFRESH_S:
-            return self.matcher
+    def _store_seq(self) -> int:
+        with self.store.session() as session:
+            return int(session.scalar(select(func.max(Change.seq))) or 0)
+
+    def _load(self, seq: int) -> None:
+        matcher = Matcher.from_store(self.store)
         with self.lock:
-            if self.matcher is None or now - self.checked >= REFRESH_S:
-                with self.store.session() as session:
-                    seq = int(session.scalar(select(func.max(Change.seq))) or 0)
-                if self.matcher is None or seq != self.seq:
-                    self.matcher = Matcher.from_store(self.store)
-                    self.seq = seq
-                    self._confirmed = {}
-                self.checked = now
-        assert self.matcher is not None
+            self.matcher, self.seq, self._confirmed = matcher, seq, {}
+
+    def _reload(self, seq: int) -> None:
+        try:
+            self._load(seq)
+        except Exception:  # the old snapshot keeps answering; the next check tries again
+            log.exception("reloading the store snapshot failed")
+        finally:
+            self.reloading = False
+
+    def current(self) -> Matcher:
+        if self.matcher is None:  # the first load is waited for (`/ready` says when it is done)
+            with self.lock:
+                if self.matcher is None:
+                    seq = self._store_seq()
+                    self.matcher, self.seq, self.checked = (
+                        Matcher.from_store(self.store),
+                        seq,
+                        time.monotonic(),
+                    )
+            assert self.matcher is not None
+            return self.matcher
+        now = time.monotonic()
+        if now - self.checked >= REFRESH_S and not self.reloading:
+            with self.lock:
+                due = now - self.checked >= REFRESH_S and not self.reloading
+                if due:
+                    self.checked = now
+                    self.reloading = True
+            if due:
+                seq = self._store_seq()
+                if seq != self.seq:
+                    threading.Thread(
+                        target=self._reload, args=(seq,), name="vigil-snapshot", daemon=True
+                    ).start()
+                else:
+                    self.reloading = False
         return self.matcher
+
+    def check_due(self) -> bool:
+        """True when `current()` would ask the store (callers on the event loop do that in a thread)."""
+        return self.matcher is None or time.monotonic() - self.checked >= REFRESH_S
 
     def confirmed(self, ids: set[int]) -> dict[int, str]:
         """When each entry was last graded or confirmed (entry.updated_at), cached until the next reload:
@@ -235,7 +275,8 @@ def create_app(db: str) -> FastAPI:
     keys = _Keys(store)
 
     def caller(scope: str) -> Any:
-        def check(request: Request) -> Caller:
+        async def check(request: Request) -> Caller:
+            # async: a cached key costs a dict lookup, not a hop to the thread pool on every request
             auth = request.headers.get("authorization", "")
             if not auth.lower().startswith("bearer "):
                 raise HTTPException(401, "an API key is needed: Authorization: Bearer <key>")
@@ -314,12 +355,21 @@ def create_app(db: str) -> FastAPI:
         return out
 
     @app.post("/api/v1/lookup", response_model=LookupOut)
-    def lookup(body: LookupIn, key: Caller = may_look_up) -> JSONResponse:
+    async def lookup(body: LookupIn, key: Caller = may_look_up) -> JSONResponse:
         parsed = _parse_hashes(body.hashes)
-        found = search(parsed)
+        if snapshot.check_due():
+            await run_in_threadpool(snapshot.current)
+        # A few hashes are answered on the event loop (well under a millisecond); big batches in the
+        # thread pool, so they never hold up other callers.
+        if len(parsed) <= INLINE_HASHES:
+            found = search(parsed)
+            body_out = results(parsed, found)
+        else:
+            found = await run_in_threadpool(search, parsed)
+            body_out = await run_in_threadpool(results, parsed, found)
         audit_call(key, "api.lookup", {"hashes": len(parsed), "matched": sum(1 for row in found if row)})
         # Built to LookupOut's shape here; skipping FastAPI's re-validation of up to 10,000 results.
-        return JSONResponse({"results": results(parsed, found)})
+        return JSONResponse({"results": body_out})
 
     @app.post(
         "/api/v1/lookup/file",
