@@ -150,6 +150,23 @@ class EntryTable:
             "active",
         )
 
+    def describe(self, ids: Iterable[int]) -> dict[int, tuple[str | None, str | None, str | None]]:
+        """(category, series, source) of the active entries among `ids`, in one vectorised pass;
+        ids of entries that are not active are left out."""
+        wanted = np.fromiter(set(ids), np.int64)
+        if not len(wanted) or not len(self.ids):
+            return {}
+        rows = np.minimum(np.searchsorted(self.ids, wanted), len(self.ids) - 1)
+        hit = self.ids[rows] == wanted
+        return {
+            eid: (
+                self.categories[int(self.category[row])],
+                self.series_names[int(self.series[row])],
+                self.source_names[int(self.source[row])],
+            )
+            for eid, row in zip(wanted[hit].tolist(), rows[hit].tolist(), strict=True)
+        }
+
     def category_of(self, eid: int) -> str | None:
         i = self._row(eid)
         return self.categories[int(self.category[i])] if i >= 0 else None

@@ -315,39 +315,43 @@ def create_app(db: str) -> FastAPI:
     def audit_call(key: Caller, action: str, details: dict[str, Any]) -> None:
         audit_log.add(audit.Event(f"apikey:{key.name}", action, None, details))
 
-    def search(parsed: list[tuple[str, bytes]]) -> list[list[tuple[int, int]]]:
-        """Entry ids and distances for each (signal, value), in order."""
+    Found = list[list[tuple[int, int]]]
+    Described = dict[int, tuple[str | None, str | None, str | None]]
+
+    def search(parsed: list[tuple[str, bytes]]) -> tuple[Found, Described]:
+        """Entry ids and distances for each (signal, value), in order, and what each matched entry is
+        (active entries only: retracted ones never match)."""
         matcher = snapshot.current()
-        found: list[list[tuple[int, int]]] = [[] for _ in parsed]
+        raw: Found = [[] for _ in parsed]
         pdq_rows = [i for i, (name, _) in enumerate(parsed) if name == "pdq"]
         index = matcher.perceptual.get("pdq")
         if pdq_rows and index is not None and not index.is_empty():
             queries = np.frombuffer(b"".join(parsed[i][1] for i in pdq_rows), np.uint8).reshape(-1, 32)
             hits = index.search(queries, matcher.thresholds["pdq"], min_quality=matcher.min_quality["pdq"])
             for i, row_hits in zip(pdq_rows, hits, strict=True):
-                found[i] = [(eid, d) for eid, d in row_hits if eid in matcher.entries]
+                raw[i] = list(row_hits)
         for name, table in matcher.exact.items():
             rows = [i for i, (signal, _) in enumerate(parsed) if signal == name]
             if rows:
                 for i, ids in zip(rows, table.get_many([parsed[i][1] for i in rows]), strict=True):
-                    found[i] = [(eid, 0) for eid in ids if eid in matcher.entries]
-        return found
+                    raw[i] = [(eid, 0) for eid in ids]
+        described = matcher.entries.describe(eid for row in raw for eid, _ in row)
+        return [[(eid, d) for eid, d in row if eid in described] for row in raw], described
 
-    def results(parsed: list[tuple[str, bytes]], found: list[list[tuple[int, int]]]) -> list[dict[str, Any]]:
-        matcher = snapshot.current()
-        confirmed = snapshot.confirmed({eid for row in found for eid, _ in row})
+    def results(parsed: list[tuple[str, bytes]], found: Found, described: Described) -> list[dict[str, Any]]:
+        confirmed = snapshot.confirmed(set(described))
         out = []
         for (name, value), row in zip(parsed, found, strict=True):
             matches = []
             for eid, dist in row:
-                e = matcher.entries[eid]
+                category, series, source = described[eid]
                 matches.append(
                     {
                         "entry_id": eid,
                         "distance": dist,
-                        "category": e.category,
-                        "series": e.series,
-                        "source": e.source,
+                        "category": category,
+                        "series": series,
+                        "source": source,
                         "last_confirmed": confirmed.get(eid),
                     }
                 )
@@ -362,11 +366,11 @@ def create_app(db: str) -> FastAPI:
         # A few hashes are answered on the event loop (well under a millisecond); big batches in the
         # thread pool, so they never hold up other callers.
         if len(parsed) <= INLINE_HASHES:
-            found = search(parsed)
-            body_out = results(parsed, found)
+            found, described = search(parsed)
+            body_out = results(parsed, found, described)
         else:
-            found = await run_in_threadpool(search, parsed)
-            body_out = await run_in_threadpool(results, parsed, found)
+            found, described = await run_in_threadpool(search, parsed)
+            body_out = await run_in_threadpool(results, parsed, found, described)
         audit_call(key, "api.lookup", {"hashes": len(parsed), "matched": sum(1 for row in found if row)})
         # Built to LookupOut's shape here; skipping FastAPI's re-validation of up to 10,000 results.
         return JSONResponse({"results": body_out})
@@ -440,7 +444,7 @@ def create_app(db: str) -> FastAPI:
         parsed = _parse_hashes(body.hashes)
         if len({name for name, _ in parsed}) != len(parsed):
             raise HTTPException(422, "hashes: one value per signal")
-        found = search(parsed)
+        found, _ = search(parsed)
         matched = next((eid for row in found for eid, _ in row), None)
         with store.transaction() as session:
             audit.append(
