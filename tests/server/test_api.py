@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -159,6 +160,11 @@ def test_store_changes_reach_a_running_server(server: dict, tmp_path: Path) -> N
     while not matched():
         assert time.monotonic() < deadline, "an imported hash never matched"
         time.sleep(0.3)
+    time.sleep(1)  # the snapshot's entry times are read in the background: both ways give the same answer
+    [match] = httpx.post(url, json=body, headers=auth(key)).json()["results"][0]["matches"]
+    confirmed = datetime.fromisoformat(match["last_confirmed"])
+    assert confirmed.tzinfo is not None and abs(datetime.now(UTC) - confirmed) < timedelta(minutes=2)
+    assert match["category"] == "C"
     assert run(db, "retract", f"md5:{new_md5}")[0] == 0
     deadline = time.monotonic() + 30
     while matched():

@@ -32,7 +32,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -143,6 +143,9 @@ class _Snapshot:
         self.checked = 0.0
         self.reloading = False
         self._confirmed: dict[int, str] = {}  # entry id -> updated_at, valid for this snapshot
+        self._times: tuple[np.ndarray, np.ndarray] | None = None  # all active entries' ids and times
+        self._generation = 0
+        self._first = threading.Lock()
 
     def _store_seq(self) -> int:
         with self.store.session() as session:
@@ -151,7 +154,10 @@ class _Snapshot:
     def _load(self, seq: int) -> None:
         matcher = Matcher.from_store(self.store)
         with self.lock:
-            self.matcher, self.seq, self._confirmed = matcher, seq, {}
+            self.matcher, self.seq, self._confirmed, self._times = matcher, seq, {}, None
+            self._generation += 1
+            generation = self._generation
+        threading.Thread(target=self._load_times, args=(generation,), name="vigil-times", daemon=True).start()
 
     def _reload(self, seq: int) -> None:
         try:
@@ -163,14 +169,10 @@ class _Snapshot:
 
     def current(self) -> Matcher:
         if self.matcher is None:  # the first load is waited for (`/ready` says when it is done)
-            with self.lock:
+            with self._first:
                 if self.matcher is None:
-                    seq = self._store_seq()
-                    self.matcher, self.seq, self.checked = (
-                        Matcher.from_store(self.store),
-                        seq,
-                        time.monotonic(),
-                    )
+                    self._load(self._store_seq())
+                    self.checked = time.monotonic()
             assert self.matcher is not None
             return self.matcher
         now = time.monotonic()
@@ -195,18 +197,50 @@ class _Snapshot:
         return self.matcher is None or time.monotonic() - self.checked >= REFRESH_S
 
     def confirmed(self, ids: set[int]) -> dict[int, str]:
-        """When each entry was last graded or confirmed (entry.updated_at), cached until the next reload:
-        an entry's time only changes with a store change, which reloads the snapshot."""
+        """When each entry was last graded or confirmed (entry.updated_at). An entry's time changes only
+        with a store change, which reloads the snapshot: the times are read for all entries once per
+        snapshot, in the background; until they are in, the ones asked for are read from the store."""
+        times = self._times
+        if times is not None:
+            wanted = np.fromiter(ids, np.int64, len(ids))
+            if not len(wanted) or not len(times[0]):
+                return {}
+            rows = np.minimum(np.searchsorted(times[0], wanted), len(times[0]) - 1)
+            hit = times[0][rows] == wanted
+            return {
+                eid: datetime.fromtimestamp(ts, UTC).isoformat()
+                for eid, ts in zip(wanted[hit].tolist(), times[1][rows[hit]].tolist(), strict=True)
+            }
         known = self._confirmed
         missing = sorted(i for i in ids if i not in known)
         if missing:
             with self.store.session() as session:
                 for chunk in range(0, len(missing), 5000):
-                    rows = session.execute(
+                    rows_ = session.execute(
                         select(Entry.id, Entry.updated_at).where(Entry.id.in_(missing[chunk : chunk + 5000]))
                     )
-                    known.update((int(i), t.isoformat()) for i, t in rows)
+                    known.update((int(i), _aware(t).isoformat()) for i, t in rows_)
         return {i: known[i] for i in ids if i in known}
+
+    def _load_times(self, generation: int) -> None:
+        ids: list[int] = []
+        stamps: list[float] = []
+        try:
+            with self.store.session() as session:
+                query = select(Entry.id, Entry.updated_at).where(Entry.status == "active").order_by(Entry.id)
+                for eid, at in session.execute(query.execution_options(yield_per=50_000)):
+                    ids.append(eid)
+                    stamps.append(_aware(at).timestamp())
+        except Exception:  # the per-request reads go on
+            log.exception("reading entry times failed")
+            return
+        with self.lock:
+            if generation == self._generation:
+                self._times = (np.asarray(ids, np.int64), np.asarray(stamps, np.float64))
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
