@@ -11,12 +11,12 @@ error nothing is written.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from vigil.categories import KNOWN_GOOD
@@ -369,25 +369,31 @@ def _signal_types(conn: Connection, entry_ids: list[int]) -> dict[int, dict[str,
 def _assessments(conn: Connection, entry_ids: list[int]) -> dict[int, list[tuple[AssessKey, Grading]]]:
     out: dict[int, list[tuple[AssessKey, Grading]]] = defaultdict(list)
     for chunk in _chunks(entry_ids):
-        stmt = (
-            select(
-                Assessment.entry_id,
-                Assessment.id,
-                Assessment.source_id,
-                Assessment.category,
-                Assessment.series_id,
-                Assessment.victim_identified,
-                Assessment.created_at,
-                Source.trust,
-            )
-            .join(Source, Source.id == Assessment.source_id)
-            .where(Assessment.entry_id.in_(chunk))
-        )
-        for eid, aid, src, cat, ser, vic, created, trust in conn.execute(stmt):
-            akey: AssessKey = (int(src), cat, ser, vic)
-            when = created if created.tzinfo else created.replace(tzinfo=UTC)
-            out[int(eid)].append((akey, Grading(int(trust), when, int(aid), int(src), cat, ser, vic)))
+        for eid, g in gradings(conn, Assessment.entry_id.in_(chunk)):
+            akey: AssessKey = (g.source_id, g.category, g.series_id, g.victim_identified)
+            out[eid].append((akey, g))
     return out
+
+
+def gradings(conn: Connection | Session, *where: ColumnElement[bool]) -> Iterator[tuple[int, Grading]]:
+    """(entry id, what the policy needs of it) for every assessment matching `where`."""
+    stmt = (
+        select(
+            Assessment.entry_id,
+            Assessment.id,
+            Assessment.source_id,
+            Assessment.category,
+            Assessment.series_id,
+            Assessment.victim_identified,
+            Assessment.created_at,
+            Source.trust,
+        )
+        .join(Source, Source.id == Assessment.source_id)
+        .where(*where)
+    )
+    for eid, aid, src, cat, ser, vic, created, trust in conn.execute(stmt):
+        when = created if created.tzinfo else created.replace(tzinfo=UTC)
+        yield int(eid), Grading(int(trust), when, int(aid), int(src), cat, ser, vic)
 
 
 def set_status(session: Session, entry_ids: Iterable[int], status: str) -> list[int]:

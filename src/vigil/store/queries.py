@@ -6,12 +6,12 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vigil.exchange.base import ExportRecord
+from vigil.store import ingest
 from vigil.store.models import Assessment, Change, Entry, Series, Source
 from vigil.store.models import Signal as SignalRow
 from vigil.store.policy import Effective, Grading, effective
@@ -142,24 +142,12 @@ def _trusted_gradings(session: Session, ids: list[int]) -> dict[int, Effective |
     )
     if not untrusted:
         return {}
-    gradings: dict[int, list[Grading]] = {e: [] for e in untrusted}
-    for eid, aid, src, cat, ser, vic, created, trust in session.execute(
-        select(
-            Assessment.entry_id,
-            Assessment.id,
-            Assessment.source_id,
-            Assessment.category,
-            Assessment.series_id,
-            Assessment.victim_identified,
-            Assessment.created_at,
-            Source.trust,
-        )
-        .join(Source, Source.id == Assessment.source_id)
-        .where(Assessment.entry_id.in_(untrusted), Assessment.trusted.is_(True))
+    trusted: dict[int, list[Grading]] = {e: [] for e in untrusted}
+    for eid, grading in ingest.gradings(
+        session, Assessment.entry_id.in_(untrusted), Assessment.trusted.is_(True)
     ):
-        when = created if created.tzinfo else created.replace(tzinfo=UTC)
-        gradings[int(eid)].append(Grading(int(trust), when, int(aid), int(src), cat, ser, vic))
-    return {eid: effective(g) if g else None for eid, g in gradings.items()}
+        trusted[eid].append(grading)
+    return {eid: effective(g) if g else None for eid, g in trusted.items()}
 
 
 def iter_signals(session: Session, signal_type: str) -> Iterator[tuple[int, bytes, int | None]]:
