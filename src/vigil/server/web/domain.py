@@ -75,10 +75,16 @@ class Domain:
     @contextmanager
     def _writing(self, viewer: Viewer) -> Iterator[tuple[Session, User]]:
         """A transaction that holds the write lock from its start (SQLite: no reader-to-writer upgrade
-        that another writer could make fail), with the viewer's user row."""
-        with self.store.transaction() as db:
-            write_lock(db)
-            yield db, self._user(db, viewer)
+        that another writer could make fail), with the viewer's user row. The domain's refusals come out
+        as HTTP answers, after the rollback."""
+        try:
+            with self.store.transaction() as db:
+                write_lock(db)
+                yield db, self._user(db, viewer)
+        except NotAllowed as exc:
+            raise Refused(403, str(exc)) from None
+        except ReviewError as exc:
+            raise Refused(422, str(exc)) from None
 
     # ---- scans ---------------------------------------------------------------------------------
 
@@ -153,14 +159,9 @@ class Domain:
         victim: bool,
         notes: str | None,
     ) -> list[Outcome]:
-        try:
+        with self._writing(viewer) as (db, user):
             grade = Grade(category, series=series, victim_identified=victim, notes=notes)
-            with self._writing(viewer) as (db, user):
-                outcomes = cast_votes(db, items, user, grade, self.settings, bulk=len(items) > 1)
-        except NotAllowed as exc:
-            raise Refused(403, str(exc)) from None
-        except ReviewError as exc:
-            raise Refused(422, str(exc)) from None
+            outcomes = cast_votes(db, items, user, grade, self.settings, bulk=len(items) > 1)
         sync_index(self.store)
         return outcomes
 
@@ -171,14 +172,9 @@ class Domain:
     def arbitrate(
         self, viewer: Viewer, item: int, category: str, series: str | None, victim: bool, notes: str | None
     ) -> Outcome:
-        try:
+        with self._writing(viewer) as (db, user):
             grade = Grade(category, series=series, victim_identified=victim, notes=notes)
-            with self._writing(viewer) as (db, user):
-                outcome = arbitrate(db, item, user, grade, self.settings)
-        except NotAllowed as exc:
-            raise Refused(403, str(exc)) from None
-        except ReviewError as exc:
-            raise Refused(422, str(exc)) from None
+            outcome = arbitrate(db, item, user, grade, self.settings)
         sync_index(self.store)
         return outcome
 
@@ -210,8 +206,5 @@ class Domain:
             return wellness.team_exposure(db, since=since)
 
     def save_settings(self, viewer: Viewer, changes: dict[str, Any]) -> dict[str, Any]:
-        try:
-            with self._writing(viewer) as (db, user):
-                return wellness.update_settings(db, user, changes, by=user)
-        except ReviewError as exc:
-            raise Refused(422, str(exc)) from None
+        with self._writing(viewer) as (db, user):
+            return wellness.update_settings(db, user, changes, by=user)
