@@ -498,7 +498,7 @@ def apikey_revoke(obj: Context, name: str) -> None:
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
 @common
 def serve_cmd(obj: Context, host: str, port: int, workers: int) -> None:
-    """Run the matching API (uvicorn; several workers share the store and the memory-mapped index)."""
+    """Run the matching API (/api/v1) and the review web app (uvicorn; workers share the store and index)."""
     import os
 
     import uvicorn

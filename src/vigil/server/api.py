@@ -439,9 +439,9 @@ def create_app(db: str) -> FastAPI:
         except UploadError as exc:
             raise HTTPException(exc.status, str(exc)) from None
         hashed = await run_in_threadpool(_hash_upload, upload, settings)
-        matcher = snapshot.current()
+        matcher = await run_in_threadpool(snapshot.current)
         matches = await run_in_threadpool(matcher.match, hashed)  # exact, PDQ with rotations/flips, vPDQ
-        confirmed = snapshot.confirmed({m.entry_id for m in matches})
+        confirmed = await run_in_threadpool(snapshot.confirmed, {m.entry_id for m in matches})
         out = [
             {
                 "signal": name,
