@@ -52,6 +52,26 @@ def test_cache_is_private_and_reused(tmp_path: Path) -> None:
     assert cache.image(str(picture), "e" * 64) is None  # another content: not in the cache, file gone
 
 
+def test_cache_keeps_to_its_size_dropping_the_least_recently_used(tmp_path: Path) -> None:
+    pictures = [make_image(tmp_path / "ev" / f"p{i}.png", "noise", 10 + i, (400, 300)) for i in range(5)]
+    sizes = [len(thumbnail(p.read_bytes(), 10**9) or b"") for p in pictures]
+    assert min(sizes) > 1000
+    cache = ThumbCache(tmp_path / "thumbs", 10**9, max_bytes=sum(sizes[:4]) + min(sizes) // 2)
+
+    def file_of(i: int) -> Path:
+        return cache._file(f"img:{pictures[i]}:{i:064d}")
+
+    for i in range(4):
+        assert cache.image(str(pictures[i]), f"{i:064d}") is not None
+    for i in range(4):  # distinct ages, picture 0 the oldest ...
+        os.utime(file_of(i), (1000 + i, 1000 + i))
+    assert cache.image(str(pictures[0]), f"{0:064d}") is not None  # ... until it is shown again
+    assert cache.image(str(pictures[4]), f"{4:064d}") is not None  # past the limit: trimmed to 80 %
+    kept = [i for i in range(5) if file_of(i).exists()]
+    assert kept == [0, 3, 4], kept  # 1 and 2 were the least recently used
+    assert sum(file_of(i).stat().st_size for i in kept) <= 0.8 * cache.max_bytes
+
+
 def test_members_of_containers_get_thumbnails(tmp_path: Path) -> None:
     buf = io.BytesIO()
     render_image("gradient", 4, (300, 200)).save(buf, "PNG")

@@ -81,7 +81,9 @@ class Web:
         self.web_settings = WebSettings()
         self.data = data_root(store, self.settings)
         self.scans_dir = self.data / "scans"
-        self.thumbs = ThumbCache(self.data / "thumbs", self.settings.max_image_pixels)
+        self.thumbs = ThumbCache(
+            self.data / "thumbs", self.settings.max_image_pixels, self.web_settings.thumb_cache_mb << 20
+        )
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals["version"] = __version__
 

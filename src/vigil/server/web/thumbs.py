@@ -6,7 +6,9 @@ metadata of the evidence reaches the browser). Colour is kept: blur and greyscal
 per user (wellness settings). Videos: `FRAMES` frames spread over the video, extracted with PyAV.
 
 The cache (``<data>/thumbs``) is created private (0700 folders, 0600 files) and is never served as a
-folder: a thumbnail is only ever sent by the route that checked the item it belongs to.
+folder: a thumbnail is only ever sent by the route that checked the item it belongs to. It holds at most
+`max_bytes` (VIGIL_THUMB_CACHE_MB): a hit marks a file as just used (its mtime), and when a write takes
+the cache past the limit the least recently used files go until it is at 80 %.
 """
 
 from __future__ import annotations
@@ -33,11 +35,14 @@ MAX_DECODE_FRAMES = 2000  # frames decoded looking for one frame strip (a bad se
 
 
 class ThumbCache:
-    def __init__(self, root: Path, max_pixels: int) -> None:
+    def __init__(self, root: Path, max_pixels: int, max_bytes: int = 1 << 30) -> None:
         self.root = root
         self.max_pixels = max_pixels
+        self.max_bytes = max_bytes
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._size: int | None = None  # bytes in the cache, counted on the first write
+        self._size_lock = threading.Lock()
 
     def _lock(self, key: str) -> threading.Lock:
         """One lock per thumbnail being made: the page asks for a video's frames at once, and one
@@ -89,9 +94,40 @@ class ThumbCache:
     @staticmethod
     def _read(file: Path) -> bytes | None:
         try:
-            return file.read_bytes()
+            data = file.read_bytes()
+            os.utime(file)  # just used: the last to go when the cache is trimmed
+            return data
         except OSError:
             return None
+
+    def _files(self) -> list[os.DirEntry[str]]:
+        found = []
+        for sub in os.scandir(self.root):
+            if sub.is_dir(follow_symlinks=False):
+                found += [f for f in os.scandir(sub.path) if f.name.endswith(".jpg")]
+        return found
+
+    def _account(self, added: int) -> None:
+        """Count `added` bytes; past `max_bytes`, remove the least recently used files down to 80 %."""
+        with self._size_lock:
+            if self._size is None:
+                self._size = sum(f.stat().st_size for f in self._files())
+            else:
+                self._size += added
+            if self._size <= self.max_bytes:
+                return
+            entries = sorted(self._files(), key=lambda f: f.stat().st_mtime)
+            size = sum(f.stat().st_size for f in entries)
+            for entry in entries:
+                if size <= self.max_bytes * 0.8:
+                    break
+                try:
+                    length = entry.stat().st_size
+                    os.unlink(entry.path)
+                    size -= length
+                except OSError:  # gone already (another worker trimmed too)
+                    continue
+            self._size = size
 
     def _write(self, file: Path, data: bytes) -> None:
         try:
@@ -101,6 +137,7 @@ class ThumbCache:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
             os.replace(tmp, file)
+            self._account(len(data))
         except OSError:  # a full or read-only disk costs the cache, not the page
             return
 
