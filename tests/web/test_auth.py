@@ -194,3 +194,16 @@ def test_pages_carry_security_headers(server: Served, browsers: dict[str, Browse
     js = httpx.get(f"{server.base}/static/htmx.min.js")
     assert js.status_code == 200 and "htmx" in js.text[:200]
     assert httpx.get(f"{server.base}/static/htmx.LICENSE").status_code == 200
+
+
+def test_one_address_is_throttled_whatever_names_it_tries(site: Site) -> None:
+    """Besides the per-account lock-out: a client spraying passwords over many names gets 429 too."""
+    with serve(site, VIGIL_LOGIN_ATTEMPTS_PER_MINUTE="6") as served:
+        browser = Browser(served.base)
+        statuses = [browser.try_login(f"name{i}", "a wrong password").status_code for i in range(6)]
+        assert statuses == [401] * 6
+        r = browser.try_login("rita", PASSWORD)  # even the right password, until the minute has passed
+        assert r.status_code == 429 and GENERIC in r.text and 1 <= int(r.headers["retry-after"]) <= 11
+        assert browser.session_cookie is None
+    assert len(audit_rows(site, "login.failed")) == 6  # the throttled attempt never reached the accounts
+    assert user_row(site, "rita").failed_logins == 0

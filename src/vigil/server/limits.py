@@ -2,14 +2,16 @@
 
 `BodyLimit` is pure ASGI middleware: it counts the bytes a request body really carries (a missing or false
 Content-Length does not get past it) and answers 413 with the reason. `SharedLimiter` keeps one token
-bucket per API key in a small file under the deployment's data directory, locked with `fcntl.lockf`, so
-uvicorn's worker processes on one machine share each key's budget instead of multiplying it.
+bucket per key (an API key's id, or a string such as a login client's address) in a small file under the
+deployment's data directory, locked with `fcntl.lockf`, so uvicorn's worker processes on one machine share
+each budget instead of multiplying it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import struct
@@ -102,25 +104,33 @@ class SharedLimiter:
         self._fds: dict[int, int] = {}
         self._lock = threading.Lock()
 
-    def _fd(self, key_id: int) -> int:
-        fd = self._fds.get(key_id)
-        if fd is None:
-            fd = os.open(self.folder / f"key-{key_id}", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            self._fds[key_id] = fd
-        return fd
+    def _open(self, key: int | str) -> tuple[int, bool]:
+        """The bucket file's descriptor, and whether it stays open: API keys are few and kept open;
+        other keys (client addresses: unbounded in number) are opened for the one call."""
+        if isinstance(key, int):
+            fd = self._fds.get(key)
+            if fd is None:
+                fd = self._fds[key] = self._create(f"key-{key}")
+            return fd, True
+        return self._create("k-" + hashlib.sha256(key.encode()).hexdigest()[:40]), False
 
-    def wait(self, key_id: int, rate: int) -> float:
-        """0 when the request may go now (and it is counted), else the seconds until it may."""
+    def _create(self, name: str) -> int:
+        return os.open(self.folder / name, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+    def wait(self, key: int | str, rate: float, burst: float | None = None) -> float:
+        """0 when the request may go now (and it is counted), else the seconds until it may. `rate` is in
+        requests a second (0 = no limit); `burst` defaults to one second's worth (at least 1)."""
         if rate <= 0:
             return 0.0
+        burst = max(1.0, float(rate) if burst is None else burst)
         with self._lock:
-            fd = self._fd(key_id)
+            fd, kept = self._open(key)
             fcntl.lockf(fd, fcntl.LOCK_EX)
             try:
                 now = time.time()
                 raw = os.pread(fd, _BUCKET.size, 0)
-                tokens, last = _BUCKET.unpack(raw) if len(raw) == _BUCKET.size else (float(rate), now)
-                tokens = min(float(rate), tokens + max(0.0, now - last) * rate)
+                tokens, last = _BUCKET.unpack(raw) if len(raw) == _BUCKET.size else (burst, now)
+                tokens = min(burst, tokens + max(0.0, now - last) * rate)
                 wait = 0.0
                 if tokens >= 1.0:
                     tokens -= 1.0
@@ -130,6 +140,8 @@ class SharedLimiter:
                 return wait
             finally:
                 fcntl.lockf(fd, fcntl.LOCK_UN)
+                if not kept:
+                    os.close(fd)
 
     def close(self) -> None:
         with self._lock:

@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 from vigil import __version__
 from vigil.config import Settings
 from vigil.index.sync import data_root
+from vigil.server.limits import SharedLimiter
 from vigil.server.web.evidence import WebSettings, parse_roots
 from vigil.server.web.thumbs import ThumbCache
 from vigil.store import Store
@@ -84,6 +85,8 @@ class Web:
         self.thumbs = ThumbCache(
             self.data / "thumbs", self.settings.max_image_pixels, self.web_settings.thumb_cache_mb << 20
         )
+        # Login attempts per client address, shared by the workers (the lock-out is per account).
+        self.login_limiter = SharedLimiter(self.data / "ratelimit" / "login")
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals["version"] = __version__
 

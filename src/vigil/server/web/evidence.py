@@ -29,6 +29,9 @@ class WebSettings(BaseSettings):
         "attached from the web (besides the evidence roots and the data folder's scans/)",
     )
     scan_workers: int = Field(default=0, ge=0, description="hashing processes for scans started from the web")
+    login_attempts_per_minute: int = Field(
+        default=20, ge=0, description="login attempts one client address may make a minute (0 = no limit)"
+    )
     thumb_cache_mb: int = Field(
         default=1024, ge=1, description="the thumbnail cache's size; the least recently shown go first"
     )

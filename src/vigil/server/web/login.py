@@ -2,9 +2,11 @@
 
 A failed login shows one message whatever the reason (unknown name, wrong password, locked, disabled);
 the reason goes to the audit chain. While an account is locked (vigil.users.check_login counts failures
-and backs off) the answer is 429 with Retry-After.
+and backs off) the answer is 429 with Retry-After; so it is when one client address has tried more than
+VIGIL_LOGIN_ATTEMPTS_PER_MINUTE times in the last minute, whichever names it tried.
 """
 
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -71,6 +73,12 @@ def routes(web: Web, sessions: Sessions, guard: Guard) -> APIRouter:
         if not same(csrf_token, request.cookies.get(LOGIN_COOKIE)):
             raise Refused(403, "the login form expired: reload the page")
         client = request.client.host if request.client else None
+        per_minute = web.web_settings.login_attempts_per_minute
+        throttled = web.login_limiter.wait(f"login:{client}", per_minute / 60, burst=per_minute)
+        if throttled > 0:  # too many attempts from this address, whatever the names: not even checked
+            response = form(request, 429, FAILED, safe_next(next))
+            response.headers["Retry-After"] = str(max(1, math.ceil(throttled)))
+            return response
         token, wait = await run_in_threadpool(attempt, name, password, client)
         if token is None:
             response = form(request, 429 if wait else 401, FAILED, safe_next(next))
