@@ -8,13 +8,14 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.imagegen import make_image
-from tests.web.harness import Browser, Served, Site, serve, sightings
+from tests.web.harness import VIGIL, Browser, Served, Site, serve, sightings
 from vigil.review import attach_folder
 
 JPEG = b"\xff\xd8\xff"
@@ -203,3 +204,23 @@ def test_paths_are_shown_escaped(site: Site, hostile: dict, server: Served) -> N
     page = Browser(server.base).login("anna").get(f"/scans/{hostile['scan_id']}")
     assert page.status_code == 200
     assert "&lt;script&gt;alert(1)&lt;/script&gt;.png" in page.text and "<script>alert" not in page.text
+
+
+def test_a_scan_run_with_relative_paths_shows_its_thumbnails(site: Site, server: Served) -> None:
+    """`vigil scan case --out ...` run inside the evidence folder records relative paths; the scan's
+    summary says where it ran, so the app can still find (and bound) the files."""
+    make_image(site.evidence_root / "rel-case" / "r.png", "shapes", seed=71)
+    out = site.root / "scans" / "relative"
+    subprocess.run(
+        [VIGIL, "-q", "scan", "rel-case", "--out", str(out)],
+        cwd=site.evidence_root,
+        env=dict(os.environ, VIGIL_DB=site.db),
+        check=True,
+    )
+    with site.store() as store:
+        attached = attach_folder(store, out)
+    [seen] = sightings(site, attached.scan_id)
+    assert seen.path == "rel-case/r.png"
+    rita = Browser(server.base).login("rita")
+    r = rita.get(f"/review/item/{seen.item_id}/sighting/{seen.scan_item_id}/thumb")
+    assert r.status_code == 200 and r.content.startswith(JPEG)

@@ -149,6 +149,7 @@ def run_scan(store: Store, options: ScanOptions) -> dict[str, Any]:
         store=store,
         case=options.case,
     )
+    summary["cwd"] = os.getcwd()  # what relative evidence paths are relative to (the review app needs it)
     summary["scan_id"] = _record_scan(store, options, out, items_path, summary)
     write_reports(out, summary, options.thumbnails, options.limits)
     return summary

@@ -63,10 +63,16 @@ def inside(path: str | Path, roots: list[Path]) -> Path | None:
     return None
 
 
-def evidence_file(vigil_path: str, scan_roots: list[str], allowed: list[Path]) -> str | None:
+def evidence_file(
+    vigil_path: str, scan_roots: list[str], allowed: list[Path], cwd: str | None = None
+) -> str | None:
     """The vigil path (``outer!/member!/...``) to read for a scan item, its outer file resolved, or None
     when the outer file is not a regular file inside both one of the scan's evidence roots and one of the
-    configured evidence roots."""
+    configured evidence roots. `cwd`: the folder the scan ran in (its summary says), against which relative
+    evidence paths are taken; without it they are refused."""
+    if cwd and os.path.isabs(cwd):
+        vigil_path = os.path.join(cwd, vigil_path)
+        scan_roots = [os.path.join(cwd, r) for r in scan_roots]
     outer, sep, inner = vigil_path.partition("!/")
     bounds = [r for r in (inside(s, allowed) for s in scan_roots) if r is not None]
     real = inside(outer, bounds)

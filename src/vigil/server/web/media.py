@@ -36,7 +36,7 @@ def routes(web: Web, _sessions: Sessions, guard: Guard) -> APIRouter:
         """(checked vigil path, sha256, media type) of a sighting of review item `item_id`."""
         with web.store.session() as db:
             row = db.execute(
-                select(ScanItem.path, ScanItem.hashes, ScanItem.media_type, Scan.evidence)
+                select(ScanItem.path, ScanItem.hashes, ScanItem.media_type, Scan.evidence, Scan.summary)
                 .join(ReviewLink, ReviewLink.scan_item_id == ScanItem.id)
                 .join(Scan, Scan.id == ScanItem.scan_id)
                 .where(ReviewLink.item_id == item_id, ReviewLink.scan_item_id == scan_item_id)
@@ -44,8 +44,11 @@ def routes(web: Web, _sessions: Sessions, guard: Guard) -> APIRouter:
             ).first()
         if row is None:
             raise Refused(404, "no such sighting of this item")
-        path, hashes, media_type, evidence = row
-        checked = evidence_file(path, list(evidence or []), web.evidence_roots)
+        path, hashes, media_type, evidence, summary = row
+        cwd = (summary or {}).get("cwd")
+        checked = evidence_file(
+            path, list(evidence or []), web.evidence_roots, cwd if isinstance(cwd, str) else None
+        )
         if checked is None:
             raise Refused(403, "the item's file is outside the scan's evidence roots")
         return checked, str((hashes or {}).get("sha256") or ""), media_type
