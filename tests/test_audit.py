@@ -153,3 +153,19 @@ def test_concurrent_writers_extend_one_chain(any_db_url: str) -> None:
     with Store(any_db_url) as store, store.session() as s:
         ids = [r for (r,) in s.execute(text("SELECT id FROM audit ORDER BY id"))]
     assert ids == list(range(1, 101))
+
+
+def test_api_key_changes_are_audited_without_the_key(sqlite_url: str) -> None:
+    code, out, _ = run(sqlite_url, "--json", "apikey", "create", "platform-x", "--scopes", "lookup,submit")
+    assert code == 0
+    key = json.loads(out)["key"]
+    assert run(sqlite_url, "apikey", "revoke", "platform-x")[0] == 0
+    assert run(sqlite_url, "apikey", "revoke", "nobody")[0] == 1  # refused: nothing recorded
+    code, out, _ = run(sqlite_url, "--json", "audit", "list")
+    rows = json.loads(out)
+    assert [(r["action"], r["target"]) for r in rows] == [
+        ("apikey.create", "apikey:platform-x"),
+        ("apikey.revoke", "apikey:platform-x"),
+    ]
+    assert rows[0]["details"] == {"scopes": ["lookup", "submit"], "rate_limit": 100}
+    assert key not in out

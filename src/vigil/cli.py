@@ -456,6 +456,7 @@ def apikey_create(obj: Context, name: str, scopes: str, rate_limit: int) -> None
 
     from sqlalchemy import select
 
+    from vigil import audit
     from vigil.server.api import key_hash
     from vigil.store.models import ApiKey
 
@@ -465,6 +466,8 @@ def apikey_create(obj: Context, name: str, scopes: str, rate_limit: int) -> None
         raise click.BadParameter(f"scopes must be among {', '.join(SCOPES)}", param_hint="--scopes")
     key = "vgl_" + secrets.token_urlsafe(32)
     with obj.store() as store, store.transaction() as session:
+        details = {"scopes": wanted, "rate_limit": rate_limit}
+        audit.append(session, audit.Event(audit.cli_actor(), "apikey.create", f"apikey:{name}", details))
         if session.scalar(select(ApiKey.id).where(ApiKey.name == name)) is not None:
             raise VigilError(f"an API key named {name!r} exists already")
         session.add(ApiKey(name=name, key_hash=key_hash(key), scopes=",".join(wanted), rate_limit=rate_limit))
@@ -482,9 +485,11 @@ def apikey_revoke(obj: Context, name: str) -> None:
     """Revoke a key: its calls are refused from now on."""
     from sqlalchemy import select
 
+    from vigil import audit
     from vigil.store.models import ApiKey, utcnow
 
     with obj.store() as store, store.transaction() as session:
+        audit.append(session, audit.Event(audit.cli_actor(), "apikey.revoke", f"apikey:{name}"))
         row = session.scalar(select(ApiKey).where(ApiKey.name == name))
         if row is None:
             raise VigilError(f"no API key named {name!r}")
