@@ -65,7 +65,7 @@ from vigil.review.base import (
 )
 from vigil.store import Store
 from vigil.store.bulk import lookup_signal_owners
-from vigil.store.ingest import _assessments, _entry_row, get_or_create_series, import_records
+from vigil.store.ingest import get_or_create_series, import_records, recompute_entry
 from vigil.store.models import (
     Assessment,
     Change,
@@ -78,7 +78,6 @@ from vigil.store.models import (
     utcnow,
 )
 from vigil.store.models import Signal as SignalRow
-from vigil.store.policy import effective
 
 log = logging.getLogger(__name__)
 VOTE = "vote"
@@ -402,8 +401,7 @@ def _record_grade(
 
 def _recompute(session: Session, entry_id: int, now: datetime) -> None:
     """The entry's effective grading by the store's policy, as `import_records` computes it."""
-    gradings = [g for _key, g in _assessments(session.connection(), [entry_id]).get(entry_id, [])]
-    session.execute(update(Entry).where(Entry.id == entry_id).values(**_entry_row(effective(gradings), now)))
+    recompute_entry(session, entry_id, now)
 
 
 def _entry_hashes(conn: Connection, item: ReviewItem) -> tuple[dict[str, bytes], dict[str, int]]:

@@ -375,6 +375,13 @@ def _assessments(conn: Connection, entry_ids: list[int]) -> dict[int, list[tuple
     return out
 
 
+def recompute_entry(session: Session, entry_id: int, now: datetime) -> None:
+    """Derive an entry's effective grading again from all its assessments, by the store's policy, as
+    `import_records` does (for assessments written outside it, e.g. a reviewer's vote)."""
+    found = [g for _eid, g in gradings(session, Assessment.entry_id == entry_id)]
+    session.execute(update(Entry).where(Entry.id == entry_id).values(**_entry_row(effective(found), now)))
+
+
 def gradings(conn: Connection | Session, *where: ColumnElement[bool]) -> Iterator[tuple[int, Grading]]:
     """(entry id, what the policy needs of it) for every assessment matching `where`."""
     stmt = (
