@@ -323,6 +323,7 @@ def _export_delta(
 
 
 def _import_deltas(obj: Context, files: tuple[Path, ...]) -> None:
+    from vigil import audit
     from vigil.exchange import delta
 
     results = []
@@ -330,6 +331,8 @@ def _import_deltas(obj: Context, files: tuple[Path, ...]) -> None:
         with store.transaction() as session:  # every bundle of the command, or none
             for path in files:
                 results.append(delta.apply_bundle(session, path).as_dict())
+            summary = {"format": "delta", "files": {str(p): r for p, r in zip(files, results, strict=True)}}
+            audit.append(session, audit.Event(audit.cli_actor(), "import", None, summary))
         _sync_index(obj, store)
     if obj.as_json:
         click.echo(json.dumps(results, indent=2))

@@ -114,6 +114,11 @@ def test_two_instances_exchange_both_ways_with_a_retraction(pair: dict) -> None:
     assert categories(a)["e"] == ("B", "active")
     code, out, _ = run(a, "--json", "keys", "list")
     assert {r["source"]: r["last_seq"] for r in json.loads(out)} == {"Agency B": seq(b)}
+    # Both sides' audit chains hold the bundles written and applied.
+    code, out, _ = run(b, "--json", "audit", "list")
+    actions = [(r["action"], (r["details"] or {}).get("format")) for r in json.loads(out)]
+    assert actions.count(("import", "delta")) == 3 and ("export", "delta") in actions
+    assert run(b, "audit", "verify")[0] == 0
 
 
 def test_bad_bundles_are_refused_and_change_nothing(pair: dict) -> None:
