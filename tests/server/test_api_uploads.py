@@ -274,4 +274,4 @@ def test_graceful_shutdown_finishes_requests_and_flushes_the_audit(sqlite_url: s
     assert status in (0, -15)
     assert result["r"].status_code == 200 and result["r"].json()["media_type"] == "image/png"
     _, out, _ = run(sqlite_url, "--json", "audit", "list")
-    assert [r["action"] for r in json.loads(out)] == ["api.lookup_file"]
+    assert [r["action"] for r in json.loads(out)] == ["apikey.create", "api.lookup_file"]
