@@ -50,6 +50,7 @@ from vigil.errors import ImportFormatError, VigilError
 from vigil.exchange.base import ExportRecord, HashRecord, parse_hash
 from vigil.exchange.tefile import READ_TYPES, WRITE_TYPES
 from vigil.store import Store
+from vigil.store.ingest import ImportStats, import_records
 
 DEFAULT_TIMEOUT = 30.0
 WORKERS = 8
@@ -109,16 +110,16 @@ class PullReport:
     bank_contents: int = 0
     disabled: int = 0  # contents HMA has disabled for matching: not imported
     unsupported: int = 0  # contents with no hash vigil keeps (e.g. only TMK+PDQF)
-    records: int = 0
-    entries_created: int = 0
-    entries_updated: int = 0
-    signals_added: int = 0
-    assessments_added: int = 0
-    unchanged: int = 0
-    sources: list[str] = field(default_factory=list)
+    stats: ImportStats = field(default_factory=ImportStats)  # what the import did (records, entries, ...)
+
+    def __getattr__(self, name: str) -> Any:  # report.entries_created etc. read the import's own counts
+        if name == "stats":  # not set yet (e.g. while copying): no recursion
+            raise AttributeError(name)
+        return getattr(self.stats, name)
 
     def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+        head = {k: v for k, v in asdict(self).items() if k != "stats"}
+        return head | self.stats.as_dict()
 
 
 # ---- the HTTP client ---------------------------------------------------------------------------------------
@@ -445,8 +446,6 @@ def pull(
 
     `category` grades contents that carry no vigil note. With `actor`, the pull is written to the audit
     chain as an import by that actor, in the same transaction."""
-    from vigil.store.ingest import import_records
-
     default = _category(category)
     if not source.strip():
         raise VigilError("a pull needs a source name (who the hashes come from)")
@@ -457,10 +456,7 @@ def pull(
     where = f"{report.url}/c/bank/{bank}/content"
     records = list(_records(contents, where, report))
     with store.transaction() as session:
-        stats = import_records(session, records, file=where, source=source, default_category=default)
-        for name in ("records", "entries_created", "entries_updated", "signals_added", "assessments_added"):
-            setattr(report, name, getattr(stats, name))
-        report.unchanged, report.sources = stats.unchanged, stats.sources
+        report.stats = import_records(session, records, file=where, source=source, default_category=default)
         if actor is not None:
             from vigil import audit
 
