@@ -154,11 +154,31 @@ def db_stats(obj: Context) -> None:
 # ---- import / export ----
 
 
-def _format_choice(readable: bool) -> click.Choice:
-    from vigil import exchange
+class _FormatChoice(click.Choice):
+    """The exchange formats, listed only when a command needs them: importing every format's module
+    costs a quarter of a second that `vigil scan` and the other commands should not pay."""
 
-    names = exchange.names(readable=True) if readable else exchange.names(writable=True)
-    return click.Choice([*names, "delta"])  # delta: signed bundles between vigil instances
+    def __init__(self, readable: bool) -> None:
+        super().__init__([])
+        self.readable = readable
+        self._names: list[str] | None = None
+
+    @property  # type: ignore[override]
+    def choices(self) -> list[str]:
+        if self._names is None:
+            from vigil import exchange
+
+            names = exchange.names(readable=True) if self.readable else exchange.names(writable=True)
+            self._names = [*names, "delta"]  # delta: signed bundles between vigil instances
+        return self._names
+
+    @choices.setter
+    def choices(self, _value: object) -> None:  # click.Choice.__init__ assigns it
+        pass
+
+
+def _format_choice(readable: bool) -> click.Choice:
+    return _FormatChoice(readable)
 
 
 @main.command("import")

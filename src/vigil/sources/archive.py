@@ -25,10 +25,7 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-import py7zr
-import py7zr.io
-
-from vigil.sources.base import Container, ContainerError, Entry, LimitExceeded, Limits, Member, Problem, Spill
+from vigil.sources.base import Container, ContainerError, Entry, LimitExceeded, Limits, Member, Problem
 
 SLACK = 1 << 20  # tiny archives may legitimately expand far beyond the ratio (a 1 KB file of zeros)
 
@@ -105,7 +102,7 @@ def _metered(inner: BinaryIO, budget: Budget, cap: int | None = None) -> BinaryI
     return io.BufferedReader(Metered(inner, budget, cap), 1 << 20)  # type: ignore[return-value]
 
 
-def _stream_size(stream: BinaryIO) -> int:
+def stream_size(stream: BinaryIO) -> int:
     pos = stream.tell()
     end = stream.seek(0, os.SEEK_END)
     stream.seek(pos)
@@ -125,7 +122,7 @@ class ZipArchive(Container):
             zf = zipfile.ZipFile(self.stream)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
             raise ContainerError(f"cannot read zip archive: {exc}") from exc
-        budget = Budget(self.limits, _stream_size(self.stream))
+        budget = Budget(self.limits, stream_size(self.stream))
         with zf:
             for count, info in enumerate(zf.infolist()):
                 if count >= self.limits.max_members:
@@ -177,7 +174,7 @@ class TarArchive(Container):
         return head[257:262] == b"ustar" or _compression(head) is not None
 
     def entries(self) -> Iterator[Entry]:
-        stored = _stream_size(self.stream)
+        stored = stream_size(self.stream)
         budget = Budget(self.limits, stored)
         head = self.stream.read(512)
         self.stream.seek(0)
@@ -279,93 +276,9 @@ class SevenZipArchive(Container):
         return head.startswith(b"7z\xbc\xaf\x27\x1c")
 
     def entries(self) -> Iterator[Entry]:
-        try:
-            sz = py7zr.SevenZipFile(self.stream, mode="r")
-        except py7zr.PasswordRequired:
-            raise ContainerError("encrypted (header encrypted; names not readable)") from None
-        except (py7zr.Bad7zFile, OSError, EOFError, ValueError, KeyError) as exc:
-            raise ContainerError(f"cannot read 7z archive: {exc}") from exc
-        with sz:
-            infos = [i for i in sz.list() if not i.is_directory]
-            if len(infos) > self.limits.max_members:
-                yield Problem("…", f"member limit reached ({self.limits.max_members:,}); not read")
-                return
-            stored = _stream_size(self.stream)
-            if sz.needs_password():
-                for info in infos:
-                    yield Problem(info.filename, "encrypted", info.uncompressed)
-                return
-            wanted = []
-            for info in infos:
-                problem = ratio_problem(info.filename, info.uncompressed, stored, self.limits)
-                total = sum(i.uncompressed for i in infos)
-                if problem is None and total > max(self.limits.max_ratio * stored, SLACK):
-                    problem = f"archive expands {total / max(stored, 1):,.0f}:1, over the limit (a bomb?)"
-                if problem:
-                    yield Problem(info.filename, problem, info.uncompressed)
-                else:
-                    wanted.append(info)
-            if not wanted:
-                return
-            factory = _SpillFactory(self.limits, {i.filename: i.uncompressed for i in wanted})
-            try:
-                sz.extract(targets=[i.filename for i in wanted], factory=factory)
-            except (LimitExceeded, py7zr.exceptions.CrcError, OSError, EOFError, ValueError) as exc:
-                for info in wanted:
-                    yield Problem(info.filename, f"cannot expand: {exc}", info.uncompressed)
-                factory.close()
-                return
-            try:
-                for info in wanted:
-                    spill = factory.spills.get(info.filename)
-                    if spill is None:
-                        yield Problem(info.filename, "not produced by the decoder", info.uncompressed)
-                        continue
-                    yield Member(
-                        info.filename, info.uncompressed, spill.reader, warning=unsafe_name(info.filename)
-                    )
-            finally:
-                factory.close()
+        from vigil.sources import sevenzip  # py7zr is imported only when a 7z archive turns up
 
-
-class _SpillFactory(py7zr.io.WriterFactory):
-    """py7zr's writer factory: one spill per member, each bounded by its declared size."""
-
-    def __init__(self, limits: Limits, sizes: dict[str, int]) -> None:
-        self.limits = limits
-        self.sizes = sizes
-        self.spills: dict[str, Spill] = {}
-
-    def create(self, filename: str) -> py7zr.io.Py7zIO:
-        spill = Spill(self.limits, self.sizes.get(filename, 0))
-        self.spills[filename] = spill
-        return _Py7zWriter(spill)
-
-    def close(self) -> None:
-        for spill in self.spills.values():
-            spill.close()
-
-
-class _Py7zWriter(py7zr.io.Py7zIO):
-    """The writer py7zr's factory hands out: everything it writes goes to the spill."""
-
-    def __init__(self, spill: Spill) -> None:
-        self.spill = spill
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:
-        return self.spill.write(data)
-
-    def read(self, size: int | None = None) -> bytes:
-        return b""
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return 0
-
-    def flush(self) -> None:
-        return None
-
-    def size(self) -> int:
-        return self.spill.size
+        yield from sevenzip.entries(self)
 
 
 class RarArchive(Container):
