@@ -27,7 +27,7 @@ from vigil.media import DecodeLimits, is_video, sniff
 from vigil.scan import journal
 from vigil.scan.matcher import Matcher, verdict
 from vigil.scan.walker import Item
-from vigil.sources import ContainerError, LimitExceeded, Limits, Member, Problem, Spill
+from vigil.sources import ContainerError, Entry, LimitExceeded, Limits, Member, Problem, Spill
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +96,7 @@ def run_task(item: Item, config: WorkerConfig, matcher: Matcher) -> TaskResult:
         return os.fdopen(open_readonly(item.fs_path), "rb", buffering=0)
 
     hasher = _Hasher(config, matcher, sink, item.shard)
+    hasher.container_size = max(item.size or 0, 0)
     if item.shard is not None and item.shard[0] > 0:
         hasher.members_only(item.path, item.deleted, item.fs_path)
     else:
@@ -140,6 +141,7 @@ class _Hasher:
         self.out = out
         self.limits = config.containers
         self.shard = shard  # applies to the top-level container's own members only
+        self.container_size = 0  # the top-level container's size (shard 0 also hashes the container itself)
 
     def members_only(self, path: str, deleted: bool, real_path: str) -> None:
         """This shard's members of a top-level container, without hashing the container itself."""
@@ -214,10 +216,10 @@ class _Hasher:
         record: dict[str, Any],
     ) -> None:
         container = kind(stream, path, self.limits, real_path)
-        shard = self.shard if depth == 0 else None
+        share = _Share(self.shard, self.container_size) if depth == 0 and self.shard else None
         try:
-            for number, entry in enumerate(container.entries()):
-                if shard is not None and number % shard[1] != shard[0]:
+            for entry in container.entries():
+                if share is not None and not share.mine(entry):
                     continue
                 child = f"{path}!/{entry.name}"
                 if isinstance(entry, Problem):
@@ -258,6 +260,27 @@ class _Hasher:
         record["error"] = f"{record['error']}; {reason}" if record["error"] else reason
         if record["verdict"] == "unknown":
             record["verdict"] = "error"
+
+
+class _Share:
+    """Which members of a split container this shard hashes. Every shard lists the same members in the
+    same order and hands each to the shard with the fewest bytes so far (ties to the lowest number);
+    shard 0 starts with the container's own size, since it also hashes the container itself. So each
+    member is hashed by exactly one shard, and a disk image's own hash no longer leaves shard 0 with
+    half the members on top (with two workers it does the image, the other the files)."""
+
+    PER_MEMBER = 64 << 10  # a member's fixed cost (open, look-up, record), in bytes of hashing
+
+    def __init__(self, shard: tuple[int, int], container_size: int) -> None:
+        self.me, count = shard
+        self.loads = [0] * count
+        self.loads[0] = container_size
+
+    def mine(self, entry: Entry) -> bool:
+        cost = self.PER_MEMBER + (max(entry.size or 0, 0) if isinstance(entry, Member) else 0)
+        least = min(range(len(self.loads)), key=self.loads.__getitem__)
+        self.loads[least] += cost
+        return least == self.me
 
 
 def _open_evidence(path: str) -> BinaryIO:
