@@ -508,13 +508,14 @@ SCAN_NOTES = """\
   which releases the GIL); md5 alone is ~40 % of the per-byte cost. hashlib itself is the bound: the
   plain 2-process loop is the ceiling, and vigil's gap to it is fixed cost per run (interpreter and
   store start-up, the perceptual index sync, the walk, the journal, the store's scan_item rows and
-  the reports, ~1 s). hashdeep is single-threaded per file and slower per byte than OpenSSL, so the
-  2.5× goal would need more than two cores' worth of hashlib: on this 2-core machine the ceiling is
-  the hashlib 2-process ratio in the table.
+  the reports, ~1 s). hashdeep uses both cores too (196 % CPU) but is slower per byte than
+  OpenSSL: the 2-process loop is ~3.2× hashdeep here, so 2.5× needs vigil within ~0.77× of the loop.
 - Inside a disk image: an image over `VIGIL_SHARD_BYTES` (64 MiB) is split over the workers: each
-  opens it through The Sleuth Kit (and libewf for E01), walks the file system and hashes its share of
-  the files, while the first also hashes the image file itself (the evidence hash) — so an image costs
-  about one extra full read compared with the same files in a folder, plus TSK's per-read overhead.
+  opens it through The Sleuth Kit (and libewf for E01) and walks the file system; the files are shared
+  out by bytes, the first worker counting the image file itself, which it also hashes (the evidence
+  hash). With 2 workers one hashes the image, the other its files: an image costs one extra full read
+  (2.39 GB here, empty space included) over the same files in a folder, on the other core, plus TSK's
+  per-read overhead (~1.2x the CPU per byte of a plain read).
 - With PDQ: libjpeg's DCT scaling decodes a 1-4 MP photo at 1/2-1/8 size in about the time the
   decode-only floor shows; PDQ with its 8 dihedral variants on the reduced pixels and the three hashes
   take the rest. The straightforward path pays a full-size decode and a full-size PDQ.
