@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
 
-def _bar(files: int) -> Progress:
+def _bar() -> Progress:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -46,7 +46,7 @@ class ScanProgress:
         self._bytes = 0
         self._done = 0
         if enabled and files:
-            self._progress = _bar(files)
+            self._progress = _bar()
             self._task = self._progress.add_task("scan", total=files, files_per_s=0.0, mb_per_s=0.0)
 
     def advance(self, nbytes: int) -> None:

@@ -95,8 +95,7 @@ def run_task(item: Item, config: WorkerConfig, matcher: Matcher) -> TaskResult:
     def open_file() -> BinaryIO:
         return os.fdopen(open_readonly(item.fs_path), "rb", buffering=0)
 
-    hasher = _Hasher(config, matcher, sink, item.shard)
-    hasher.container_size = max(item.size or 0, 0)
+    hasher = _Hasher(config, matcher, sink, item.shard, max(item.size or 0, 0))
     if item.shard is not None and item.shard[0] > 0:
         hasher.members_only(item.path, item.deleted, item.fs_path)
     else:
@@ -135,13 +134,14 @@ class _Hasher:
         matcher: Matcher,
         out: Sink,
         shard: tuple[int, int] | None = None,
+        container_size: int = 0,
     ) -> None:
         self.config = config
         self.matcher = matcher
         self.out = out
         self.limits = config.containers
         self.shard = shard  # applies to the top-level container's own members only
-        self.container_size = 0  # the top-level container's size (shard 0 also hashes the container itself)
+        self.container_size = container_size  # the top-level container's (shard 0 also hashes it)
 
     def members_only(self, path: str, deleted: bool, real_path: str) -> None:
         """This shard's members of a top-level container, without hashing the container itself."""
@@ -277,7 +277,7 @@ class _Share:
         self.loads[0] = container_size
 
     def mine(self, entry: Entry) -> bool:
-        cost = self.PER_MEMBER + (max(entry.size or 0, 0) if isinstance(entry, Member) else 0)
+        cost = self.PER_MEMBER + (max(entry.size, 0) if isinstance(entry, Member) else 0)
         least = min(range(len(self.loads)), key=self.loads.__getitem__)
         self.loads[least] += cost
         return least == self.me

@@ -37,9 +37,9 @@ def entries(self: SevenZipArchive) -> Iterator[Entry]:
                 yield Problem(info.filename, "encrypted", info.uncompressed)
             return
         wanted = []
+        total = sum(i.uncompressed for i in infos)
         for info in infos:
             problem = ratio_problem(info.filename, info.uncompressed, stored, self.limits)
-            total = sum(i.uncompressed for i in infos)
             if problem is None and total > max(self.limits.max_ratio * stored, SLACK):
                 problem = f"archive expands {total / max(stored, 1):,.0f}:1, over the limit (a bomb?)"
             if problem:
