@@ -351,3 +351,27 @@ def test_answers_equal_faiss_multi_index_as_threatexchange_configures_it(tmp_pat
     ours = [sorted(hits) for hits in index.search(queries, 31)]
     assert ours == theirs
     assert sum(map(len, ours)) >= 250  # the near copies within the radius really were found
+
+
+@pytest.mark.parametrize("radius", [0, 8, 31, 47])
+def test_segment_reports_each_row_within_the_radius_once(radius: int) -> None:
+    """The compiled probe: every (query, row) within the radius exactly once — rows reachable through
+    several chunks included — equal to brute force, also when a batch is split across threads and when
+    many rows share chunk values (near-duplicate clusters, duplicate rows)."""
+    rng = np.random.default_rng(radius)
+    base = rng.integers(0, 256, (60, 32), dtype=np.uint8)
+    cluster = flip(np.repeat(base, 80, axis=0), rng.integers(0, 40, 4800), rng)
+    hashes = np.concatenate([cluster, cluster[:300], rng.integers(0, 256, (5000, 32), dtype=np.uint8)])
+    segment = mih._build_segment(hashes, np.arange(len(hashes)), np.full(len(hashes), 90, np.uint8))
+    queries = flip(hashes[rng.choice(len(hashes), 150)], rng.integers(0, radius + 1, 150), rng)
+    with mock.patch.object(mih, "_BLOCK_QUERIES", 16):
+        found = list(mih._search(segment, queries, radius))
+    got = sorted(zip(*(np.concatenate(part).tolist() for part in zip(*found, strict=True)), strict=True))
+    want = sorted(
+        (int(qn), int(row), int(d))
+        for qn, rows, dists in mih._brute(queries, segment.words, radius)
+        for qn, row, d in zip(qn, rows, dists, strict=True)
+    )
+    assert got == want
+    assert len({(qn, row) for qn, row, _ in got}) == len(got)
+    assert len(got) > len(queries)  # each query's own row, and its duplicates and cluster neighbours

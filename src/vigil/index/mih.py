@@ -59,8 +59,8 @@ _POP16 = np.bitwise_count(np.arange(KEYS, dtype=np.uint16)).astype(np.int8)
 _BRUTE_SHARE = 0.25
 # Below this many rows, scanning them all is cheaper than any table look-up.
 _BRUTE_ROWS = 2048
-# Candidate rows gathered per batch (bounds the memory a search uses).
-_BATCH_CANDIDATES = 1 << 18
+# Fewer queries than this a thread are searched in one call (splitting costs more than it gains).
+_BLOCK_QUERIES = 32
 _THREADS = max(1, min(8, len(os.sched_getaffinity(0))))
 
 Hit = tuple[int, int]
@@ -97,16 +97,6 @@ def _as_queries(queries: np.ndarray) -> np.ndarray:
     if q.ndim != 2 or q.shape[1] != NBYTES:
         raise ValueError(f"queries must be uint8[m, {NBYTES}], got shape {np.shape(queries)}")
     return q
-
-
-def _ragged(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenation of arange(s, s + l) for every (s, l), without a Python loop."""
-    total = int(lengths.sum())
-    if not total:
-        return np.zeros(0, np.int64)
-    ends = np.cumsum(lengths)
-    shift = np.repeat(starts.astype(np.int64) - (ends - lengths), lengths)
-    return np.arange(total, dtype=np.int64) + shift
 
 
 def _fsync_dir(path: Path) -> None:
@@ -175,56 +165,25 @@ class _Segment:
     def expected_candidates(self, plan: list[tuple[int, int]]) -> float:
         return sum(len(_MASKS[bits]) for _, bits in plan) * len(self) / KEYS
 
-    def search(self, q: np.ndarray, radius: int, plan: list[tuple[int, int]]) -> list[_Found]:
-        """(query number, row, distance) of every row within `radius`: chunk 0 (whose order is the rows'
-        own) in one pass, all other probed chunks together in a second.
+    def search(self, q: np.ndarray, radius: int, plan: list[tuple[int, int]]) -> _Found:
+        """(query number, row, distance) of every row within `radius`, each once: the probes of `plan`
+        walked by the compiled loop of vigil.index.kernel (imported here: numba is only loaded when a
+        segment is searched)."""
+        from vigil.index import kernel
 
-        The probes of many chunks are looked up in the flattened offset tables at once; the candidates
-        come out grouped by query, so the query words are repeated rather than gathered. Rows are gathered
-        with np.take (a straight copy loop, many times faster than fancy indexing of a 2-D array) and the
-        four per-word popcounts are summed as the bytes of one uint32. A row found through several chunks
-        is reported once per chunk; callers keep the nearest per id anyway.
-        """
-        first = [(j, bits) for j, bits in plan if j == 0]
-        rest = [(j, bits) for j, bits in plan if j != 0]
-        return [self._probe(q, radius, group) for group in (first, rest) if group]
-
-    def _probe(self, q: np.ndarray, radius: int, plan: list[tuple[int, int]]) -> _Found:
-        chunk, masks, table_base, row_base = _probe_arrays(tuple(plan), len(self))
-        # Every probe of every query: its chunk's key XOR a mask, as an index into the flat offset tables.
-        flat = (q.view("<u2")[:, chunk] ^ masks).astype(np.int64) + table_base
-        offsets = self.offsets.reshape(-1)
-        starts = np.take(offsets, flat).astype(np.int64)
-        lengths = np.take(offsets, flat + 1).astype(np.int64) - starts
-        per_query = lengths.sum(axis=1)
-        if plan[0][0] != 0:
-            # Positions in chunk j's order become rows through perm[j - 1] (flattened: base (j - 1)·n).
-            starts += row_base
-        lengths = lengths.ravel()
-        positions = _ragged(starts.ravel(), lengths)
-        if not len(positions):
-            return _NOTHING
-        rows = positions if plan[0][0] == 0 else np.take(self.perm.reshape(-1), positions).astype(np.int64)
-        x = np.take(self.words, rows, axis=0)
-        x ^= np.repeat(q.view(np.uint64), per_query, axis=0)
-        counts = np.bitwise_count(x).view(np.uint32).reshape(-1)
-        # Only a distance of exactly 256 wraps to 0 in the byte sum, so the few hits are measured again.
-        approx = (counts * np.uint32(0x01010101)) >> np.uint32(24)
-        hit = np.flatnonzero(approx <= radius)
-        dist = np.bitwise_count(x[hit]).sum(axis=1, dtype=np.int64)
-        hit, dist = hit[dist <= radius], dist[dist <= radius]
-        qn = np.searchsorted(np.cumsum(per_query), hit, side="right")
-        return qn, rows[hit], dist
+        return kernel.probe(self.hashes, self.offsets, self.perm, q, radius, _kernel_plan(tuple(plan)))
 
 
 @functools.lru_cache(maxsize=64)
-def _probe_arrays(plan: tuple[tuple[int, int], ...], n: int) -> tuple[np.ndarray, ...]:
-    """For a probe plan: each probe's chunk, mask, offset-table base and (for chunks > 0) order base."""
-    chunk = np.concatenate([np.full(len(_MASKS[bits]), j, np.intp) for j, bits in plan])
-    masks = np.concatenate([_MASKS[bits] for _, bits in plan])
-    table_base = chunk.astype(np.int64) * (KEYS + 1)
-    row_base = np.maximum(chunk.astype(np.int64) - 1, 0) * n
-    return chunk, masks, table_base, row_base
+def _kernel_plan(plan: tuple[tuple[int, int], ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A probe plan as the kernel takes it: each entry's chunk and bits, where its masks start, the masks."""
+    sizes = [len(_MASKS[bits]) for _, bits in plan]
+    return (
+        np.array([j for j, _ in plan], np.int64),
+        np.array([bits for _, bits in plan], np.int64),
+        np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64),
+        np.concatenate([_MASKS[bits] for _, bits in plan]).astype(np.uint16),
+    )
 
 
 def _build_segment(hashes: np.ndarray, ids: np.ndarray, quality: np.ndarray) -> _Segment:
@@ -657,17 +616,16 @@ def _search(seg: _Segment, q: np.ndarray, radius: int) -> Iterator[_Found]:
     if len(seg) < _BRUTE_ROWS or per_query > _BRUTE_SHARE * len(seg):
         yield from _brute(q, seg.words, radius)
         return
-    step = max(1, min(len(q), int(_BATCH_CANDIDATES // max(per_query, 1.0))))
+    step = max(_BLOCK_QUERIES, -(-len(q) // _THREADS))
     blocks = [(lo, q[lo : lo + step]) for lo in range(0, len(q), step)]
-    if len(blocks) > 1 and _THREADS > 1:
-        # numpy lets go of the GIL in take/xor/popcount, so blocks of queries run on every core.
-        with ThreadPoolExecutor(_THREADS) as pool:
+    if len(blocks) > 1:
+        # The kernel runs without the GIL, so blocks of queries run on every core.
+        with ThreadPoolExecutor(min(_THREADS, len(blocks))) as pool:
             results = list(pool.map(lambda b: (b[0], seg.search(b[1], radius, plan)), blocks))
     else:
-        results = [(lo, seg.search(block, radius, plan)) for lo, block in blocks]
-    for lo, found in results:
-        for qn, rows, dist in found:
-            yield qn + lo, rows, dist
+        results = [(0, seg.search(q, radius, plan))]
+    for lo, (qn, rows, dist) in results:
+        yield qn + lo, rows, dist
 
 
 def _quality_ok(quality: np.ndarray, min_quality: int) -> np.ndarray:
