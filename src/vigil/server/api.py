@@ -8,8 +8,9 @@
 - ``POST /api/v1/submit`` — a platform reports a match or a new suspected hash; it waits in the review queue
   (``submission`` rows) and becomes known only through a reviewer's grade.
 - ``GET /api/v1/changes?since=SEQ&limit=N`` — the store's change feed, paginated (for federation).
-- ``GET /api/v1/health`` (the process answers) and ``GET /api/v1/ready`` (the store answers and the
-  snapshot is loaded).
+- ``GET /api/v1/health`` (the process answers) and ``GET /api/v1/ready`` (the store answers, the
+  snapshot is loaded and so are the entries' confirmation times: until then every lookup would ask the
+  store for them).
 
 Callers send an API key as a bearer token (`vigil apikey create`); only its SHA-256 is stored. Each key
 has scopes and a rate limit in requests per second (0 = unlimited), answered with 429 and Retry-After; the
@@ -165,6 +166,7 @@ class _Snapshot:
         self._times: tuple[np.ndarray, np.ndarray] | None = None  # all active entries' ids and times
         self._generation = 0
         self._first = threading.Lock()
+        self.times_read = threading.Event()  # the first snapshot's entry times are in (or failed)
 
     def _store_seq(self) -> int:
         with self.store.session() as session:
@@ -248,6 +250,8 @@ class _Snapshot:
         except Exception:  # the per-request reads go on
             log.exception("reading entry times failed")
             return
+        finally:
+            self.times_read.set()
         with self.lock:
             if generation == self._generation:
                 self._times = times
@@ -398,6 +402,12 @@ def create_app(db: str) -> FastAPI:
             snapshot.current()
         except Exception as exc:  # the store does not answer: not ready, with the reason
             return JSONResponse({"status": "not ready", "reason": str(exc)}, status_code=503)
+        if not snapshot.times_read.wait(timeout=1.0):
+            # Until then every lookup would ask the store when its matches were last confirmed.
+            return JSONResponse(
+                {"status": "not ready", "reason": "reading when each entry was last confirmed"},
+                status_code=503,
+            )
         return JSONResponse({"status": "ready", "store_seq": snapshot.seq})
 
     may_look_up = Depends(caller("lookup"))
