@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -375,3 +376,24 @@ def test_segment_reports_each_row_within_the_radius_once(radius: int) -> None:
     assert got == want
     assert len({(qn, row) for qn, row, _ in got}) == len(got)
     assert len(got) > len(queries)  # each query's own row, and its duplicates and cluster neighbours
+
+
+def test_kernel_cache_goes_somewhere_writable(tmp_path: Path) -> None:
+    """numba refuses to compile a cached function when it has nowhere to write: an install whose folder
+    is read-only, for an account without a writable home, still gets a cache folder (the tests run as
+    root, for whom nothing is read-only, so which folders are writable is passed in)."""
+    from vigil.index import kernel
+
+    site, home = tmp_path / "site", tmp_path / "home"
+    read_only = {site, home / ".cache" / "vigil" / "numba"}
+
+    def writable(path: Path) -> bool:
+        return path not in read_only
+
+    assert kernel.cache_dir(tmp_path, {}, writable) is None  # numba's default, beside the module
+    assert kernel.cache_dir(site, {"NUMBA_CACHE_DIR": "/chosen"}, writable) is None
+    xdg = kernel.cache_dir(site, {"XDG_CACHE_HOME": str(tmp_path / "xdg")}, writable)
+    assert xdg == str(tmp_path / "xdg" / "vigil" / "numba") and Path(xdg).is_dir()
+    fallback = kernel.cache_dir(site, {"HOME": str(home)}, writable)
+    assert fallback is not None and Path(fallback).parent == Path(tempfile.gettempdir())
+    assert Path(fallback).is_dir()
