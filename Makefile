@@ -25,12 +25,12 @@ demo: setup
 
 test: setup
 	$(BIN)/ruff check src tests bench
-	$(BIN)/mypy src/vigil
+	$(BIN)/mypy src/vigil bench
 	$(BIN)/python -m pytest -n 2 --dist loadgroup; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
 lint: setup
 	$(BIN)/ruff check src tests bench
-	$(BIN)/mypy src/vigil
+	$(BIN)/mypy src/vigil bench
 
 bench: setup
 	$(BIN)/python bench/run.py

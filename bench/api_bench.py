@@ -90,7 +90,7 @@ def bodies(
     out = []
     for _ in range(count):
         n_pdq = int(rng.random() < pdq_share) if per_request == 1 else round(per_request * pdq_share)
-        near = _flip(pdq[rng.choice(len(pdq), n_pdq)], 8, rng) if n_pdq else []
+        near: list[np.ndarray] = list(_flip(pdq[rng.choice(len(pdq), n_pdq)], 8, rng)) if n_pdq else []
         hashes = [{"signal": "pdq", "value": r.tobytes().hex()} for r in near]
         picks = rng.choice(len(sha1), per_request - n_pdq)
         hashes += [{"signal": "sha1", "value": sha1[i].tobytes().hex()} for i in picks]

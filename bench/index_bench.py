@@ -149,7 +149,7 @@ def bench_faiss(tmp: Path, hashes: np.ndarray, queries: np.ndarray) -> tuple[dic
     index = faiss.IndexBinaryIDMap2(faiss.IndexBinaryMultiHash(256, 16, 16))
     index.add_with_ids(hashes, np.arange(len(hashes), dtype=np.int64))
     build = time.perf_counter() - t
-    faiss.downcast_IndexBinary(index.index).nflip = RADIUS // 16
+    faiss.downcast_IndexBinary(index.index).nflip = RADIUS // 16  # type: ignore[attr-defined]
     path = tmp / "faiss.index"
     faiss.write_index_binary(index, str(path))
 
