@@ -79,10 +79,12 @@ def _near(  # pragma: no cover - compiled
     radius: int,
     rows: np.ndarray,
     near: np.ndarray,
+    near_dist: np.ndarray,
 ) -> int:
-    """One query: its candidate rows into `rows` (through each probed chunk's order), and the positions
-    in `rows` of those within `radius` into `near`; returns how many. Its own function so that the
-    buffers are fixed arrays here (one reassigned in a loop is reloaded on every access)."""
+    """One query: its candidate rows into `rows` (through each probed chunk's order), the positions in
+    `rows` of those within `radius` into `near` and their distances into `near_dist`; returns how many.
+    Its own function so that the buffers are fixed arrays here (one reassigned in a loop is reloaded on
+    every access)."""
     t = 0
     for c in range(len(starts)):
         j = chunk_of[c]
@@ -106,6 +108,7 @@ def _near(  # pragma: no cover - compiled
         )
         if d <= radius:
             near[n_near] = u
+            near_dist[n_near] = d
             n_near += 1
     return n_near
 
@@ -138,6 +141,7 @@ def _probe(  # pragma: no cover - compiled; exercised through mih.PDQIndex.searc
     bound = np.empty(probes, np.int64)  # candidates up to and including probe c
     rows = np.empty(0, np.int64)  # sized by the first query (kept small: a big buffer costs page faults)
     near = np.empty(0, np.int64)
+    near_dist = np.empty(0, np.int64)
     found = 0
     capacity = len(out_query)
     for i in range(q.shape[0]):
@@ -159,7 +163,8 @@ def _probe(  # pragma: no cover - compiled; exercised through mih.PDQIndex.searc
         if total > len(rows):
             rows = np.empty(total + total // 4, np.int64)
             near = np.empty(total + total // 4, np.int64)
-        for h in range(_near(words, perm, chunk_of, starts, ends, q[i], radius, rows, near)):
+            near_dist = np.empty(total + total // 4, np.int64)
+        for h in range(_near(words, perm, chunk_of, starts, ends, q[i], radius, rows, near, near_dist)):
             u = near[h]
             row = rows[u]
             k = entry_of[np.searchsorted(bound, u, side="right")]
@@ -175,12 +180,7 @@ def _probe(  # pragma: no cover - compiled; exercised through mih.PDQIndex.searc
             if found < capacity:
                 out_query[found] = i
                 out_row[found] = row
-                out_dist[found] = (
-                    _popcount(words[row, 0] ^ q[i, 0])
-                    + _popcount(words[row, 1] ^ q[i, 1])
-                    + _popcount(words[row, 2] ^ q[i, 2])
-                    + _popcount(words[row, 3] ^ q[i, 3])
-                )
+                out_dist[found] = near_dist[h]
             found += 1
     return found
 

@@ -245,19 +245,18 @@ class _Snapshot:
         return {i: known[i] for i in ids if i in known}
 
     def _load_times(self, generation: int) -> None:
+        times: tuple[np.ndarray, np.ndarray] | None = None
         try:
             with self.store.session() as session:
                 times = _entry_times(session)
         except Exception:  # the per-request reads go on
             log.exception("reading entry times failed")
-            return
-        finally:
-            if not self.times_read.is_set():
-                _freeze_startup_objects()
-            self.times_read.set()
         with self.lock:
-            if generation == self._generation:
+            if times is not None and generation == self._generation:
                 self._times = times
+        if not self.times_read.is_set():  # the first snapshot is complete
+            _freeze_startup_objects()
+            self.times_read.set()
 
 
 def _freeze_startup_objects() -> None:
