@@ -11,9 +11,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import delete, select, text, update
 
-from vigil import audit
 from vigil.cli import main
-from vigil.store import Store
+from vigil.store import Store, audit
 from vigil.store.models import Audit, AuditHead
 
 

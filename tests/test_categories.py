@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vigil.categories import CATEGORIES, VICS_TO_CODE, parse_category, to_vics
+from vigil.core.categories import CATEGORIES, VICS_TO_CODE, parse_category, to_vics
 
 
 def test_vocabulary_and_vics_mapping() -> None:

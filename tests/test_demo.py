@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 from vigil.cli import main
+from vigil.core.errors import VigilError
 from vigil.demo.evidence import TRANSFORMS
 from vigil.demo.run import DUPLICATES, MARKER, prepare_folder
-from vigil.errors import VigilError
 from vigil.signals import get as get_signal
 
 pytestmark = pytest.mark.xdist_group("demo")  # one worker builds the demo once for all tests here

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from vigil.cli import main
 from vigil.store import Store
 from vigil.store.models import User
-from vigil.users import LOCK_AFTER, LOCK_BASE_S, check_login
+from vigil.store.users import LOCK_AFTER, LOCK_BASE_S, check_login
 
 PASSWORD = "a long benign passphrase"
 

@@ -14,7 +14,7 @@ import click
 
 from vigil import __version__
 from vigil.config import Settings
-from vigil.errors import VigilError
+from vigil.core.errors import VigilError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,7 +29,7 @@ class Context:
     def store(self, *, create: bool = True) -> Any:
         from vigil.store import Store
 
-        return Store(self.settings.db, create=create)
+        return Store.open(self.settings, create=create)
 
     def say(self, text: str) -> None:
         if self.verbosity >= 0:
@@ -113,7 +113,7 @@ def db_init(obj: Context) -> None:
     from vigil.store import Store
     from vigil.store.db import head_revision
 
-    with Store(obj.settings.db, create=False) as store:
+    with Store.open(obj.settings, create=False) as store:
         from vigil.store.db import migrate
 
         migrate(store.engine)
@@ -199,8 +199,9 @@ def import_cmd(
     ignore_extra: bool,
 ) -> None:
     """Import hash sets, atomically: one bad line and nothing from any FILE is imported."""
-    from vigil import audit, exchange
-    from vigil.categories import parse_category
+    from vigil import exchange
+    from vigil.core.categories import parse_category
+    from vigil.store import audit
     from vigil.store.ingest import ImportStats, import_records
 
     if fmt == "delta":
@@ -313,7 +314,7 @@ def export_cmd(
 
 
 def _audit_export(store: Any, file: Path, fmt: str, count: int, since: int | None, untrusted: bool) -> None:
-    from vigil import audit
+    from vigil.store import audit
 
     details = {"format": fmt, "records": count, "since": since, "include_untrusted": untrusted}
     audit.record(store, audit.Event(audit.cli_actor(), "export", str(file.resolve()), details))
@@ -339,8 +340,8 @@ def _export_delta(
 
 
 def _import_deltas(obj: Context, files: tuple[Path, ...]) -> None:
-    from vigil import audit
     from vigil.exchange import delta
+    from vigil.store import audit
 
     results = []
     with obj.store() as store:
@@ -457,9 +458,6 @@ def apikey_group() -> None:
     """Keys platforms use to call the matching API."""
 
 
-SCOPES = ("lookup", "submit", "changes")
-
-
 @apikey_group.command("create")
 @click.argument("name")
 @click.option(
@@ -471,25 +469,15 @@ SCOPES = ("lookup", "submit", "changes")
 @common
 def apikey_create(obj: Context, name: str, scopes: str, rate_limit: int) -> None:
     """Create a key and print it once (only its SHA-256 is kept)."""
-    import secrets
-
-    from sqlalchemy import select
-
-    from vigil import audit
-    from vigil.server.api import key_hash
-    from vigil.store.models import ApiKey
+    from vigil.store import apikeys, audit
 
     wanted = sorted({s.strip() for s in scopes.split(",") if s.strip()})
-    unknown = [s for s in wanted if s not in SCOPES]
-    if not wanted or unknown:
-        raise click.BadParameter(f"scopes must be among {', '.join(SCOPES)}", param_hint="--scopes")
-    key = "vgl_" + secrets.token_urlsafe(32)
+    if not wanted or any(s not in apikeys.SCOPES for s in wanted):
+        raise click.BadParameter(f"scopes must be among {', '.join(apikeys.SCOPES)}", param_hint="--scopes")
     with obj.store() as store, store.transaction() as session:
         details = {"scopes": wanted, "rate_limit": rate_limit}
         audit.append(session, audit.Event(audit.cli_actor(), "apikey.create", f"apikey:{name}", details))
-        if session.scalar(select(ApiKey.id).where(ApiKey.name == name)) is not None:
-            raise VigilError(f"an API key named {name!r} exists already")
-        session.add(ApiKey(name=name, key_hash=key_hash(key), scopes=",".join(wanted), rate_limit=rate_limit))
+        key = apikeys.create_key(session, name, wanted, rate_limit)
     if obj.as_json:
         click.echo(json.dumps({"name": name, "key": key, "scopes": wanted, "rate_limit": rate_limit}))
     else:
@@ -502,17 +490,11 @@ def apikey_create(obj: Context, name: str, scopes: str, rate_limit: int) -> None
 @common
 def apikey_revoke(obj: Context, name: str) -> None:
     """Revoke a key: its calls are refused from now on."""
-    from sqlalchemy import select
-
-    from vigil import audit
-    from vigil.store.models import ApiKey, utcnow
+    from vigil.store import apikeys, audit
 
     with obj.store() as store, store.transaction() as session:
         audit.append(session, audit.Event(audit.cli_actor(), "apikey.revoke", f"apikey:{name}"))
-        row = session.scalar(select(ApiKey).where(ApiKey.name == name))
-        if row is None:
-            raise VigilError(f"no API key named {name!r}")
-        row.revoked_at = row.revoked_at or utcnow()
+        apikeys.revoke_key(session, name)
     obj.say(f"revoked {name!r}")
 
 
@@ -636,7 +618,7 @@ def index_stats(obj: Context) -> None:
     out = []
     with obj.store() as store:
         for sig in sync.indexed_signals():
-            with PDQIndex.open(sync.index_root(store) / sig.name, create=False) as index:
+            with PDQIndex.open(store.index_root / sig.name, create=False) as index:
                 out.append({"signal": sig.name} | index.stats())
     if obj.as_json:
         click.echo(json.dumps(out, indent=2))
@@ -706,6 +688,7 @@ def scan_cmd(
     no_thumbnails: bool,
 ) -> None:
     """Scan evidence read-only; write items.jsonl, summary.json, report.csv and report.html to --out."""
+    from vigil.report import write_reports
     from vigil.scan import ScanOptions, run_scan
 
     s = obj.settings
@@ -717,12 +700,12 @@ def scan_cmd(
         perceptual=not no_perceptual,
         resume=resume,
         case=case,
-        thumbnails=s.thumbnails and not no_thumbnails,
         progress=None if obj.verbosity >= 0 else False,
         **chosen,
     )
     with obj.store() as store:
         summary = run_scan(store, options)
+    write_reports(out, thumbnails=s.thumbnails and not no_thumbnails, max_pixels=s.max_image_pixels)
     if obj.as_json:
         click.echo(json.dumps(summary, indent=2))
         return
@@ -747,7 +730,7 @@ def demo_cmd(obj: Context, out: Path) -> None:
     """Build a benign store and evidence, scan it, and print where the report is."""
     from vigil.demo import run_demo
 
-    result = run_demo(out, db=obj.settings.db if obj.db_given else None, say=obj.say)
+    result = run_demo(out, obj.settings, obj.db_given, say=obj.say)
     if obj.as_json:
         click.echo(json.dumps(result, indent=2))
     else:

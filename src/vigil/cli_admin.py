@@ -8,7 +8,7 @@ import sys
 import click
 
 from vigil.cli import Context, common
-from vigil.errors import VigilError
+from vigil.core.errors import VigilError
 
 
 @click.group("user")
@@ -32,8 +32,8 @@ def _read_password(name: str) -> str:
 @common
 def user_add(obj: Context, name: str, role: str) -> None:
     """Create an account; the password is prompted for, or read from stdin."""
-    from vigil import audit
-    from vigil.users import add_user
+    from vigil.store import audit
+    from vigil.store.users import add_user
 
     password = _read_password(name)
     with obj.store() as store, store.transaction() as session:
@@ -100,9 +100,10 @@ def user_passwd(obj: Context, name: str) -> None:
 def _change_user(obj: Context, name: str, action: str, password: str | None = None) -> None:
     from sqlalchemy import delete, select
 
-    from vigil import audit
-    from vigil.store.models import User, UserSession, utcnow
-    from vigil.users import hash_password
+    from vigil.core.clock import utcnow
+    from vigil.store import audit
+    from vigil.store.models import User, UserSession
+    from vigil.store.users import hash_password
 
     with obj.store() as store, store.transaction() as session:
         audit.append(session, audit.Event(audit.cli_actor(), action, f"user:{name}"))
@@ -131,7 +132,7 @@ def audit_group() -> None:
 @common
 def audit_verify(obj: Context, expect: str | None) -> None:
     """Recompute the chain; exit status 1 and the broken rows if anything was edited, deleted or reordered."""
-    from vigil import audit
+    from vigil.store import audit
 
     with obj.store() as store:
         report = audit.verify(store, expect=expect)
@@ -164,7 +165,7 @@ def audit_list(obj: Context, last: int, action: str | None) -> None:
     """Print the newest audit rows."""
     from sqlalchemy import select
 
-    from vigil import audit
+    from vigil.store import audit
     from vigil.store.models import Audit
 
     with obj.store() as store, store.session() as session:

@@ -7,9 +7,9 @@ from types import ModuleType
 
 import click
 
-from vigil.categories import CATEGORIES
 from vigil.cli import Context, common
-from vigil.errors import VigilError
+from vigil.core.categories import CATEGORIES
+from vigil.core.errors import VigilError
 
 URL_HELP = "HMA base URL, e.g. http://127.0.0.1:5000 (default: $VIGIL_HMA_URL)."
 BANK_HELP = "HMA bank name (HMA wants UPPER_WITH_UNDERSCORE)."
@@ -55,7 +55,7 @@ def push_cmd(obj: Context, url: str, bank: str, category: str | None, since: int
     Each entry becomes one bank content whose note says `vigil entry=ID category=X`. Hashes already in the
     bank are not added again; contents vigil added are removed once their entry is retracted (or graded
     known-good). A PDQ whose quality is below vigil's matching floor is left out."""
-    from vigil import audit
+    from vigil.store import audit
 
     adapter = _adapter()
     with obj.store() as store:
@@ -85,8 +85,8 @@ def push_cmd(obj: Context, url: str, bank: str, category: str | None, since: int
 @common
 def pull_cmd(obj: Context, url: str, bank: str, source: str, category: str | None) -> None:
     """Import an HMA bank's pdq and video md5/sha256 hashes, atomically; pulling again adds nothing."""
-    from vigil import audit
     from vigil.cli import _sync_index
+    from vigil.store import audit
 
     adapter = _adapter()
     with obj.store() as store:

@@ -1,4 +1,9 @@
-"""Settings (pydantic-settings): every value can be set with a VIGIL_ environment variable."""
+"""Settings (pydantic-settings): every value can be set with a VIGIL_ environment variable.
+
+Built once at the edge (the CLI's context, the server's app factory) and passed down; a `Store` carries the
+settings it was opened with, so library code below the edge reads them from there, never from the
+environment itself.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,26 @@ from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 
 def default_db_path() -> Path:
     return Path.home() / ".local" / "share" / "vigil" / "vigil.db"
+
+
+def side_dir(url: str, kind: str, override: str | None) -> Path:
+    """A folder that belongs to the store at `url` (a SQLAlchemy URL): `override` if given, else beside a
+    SQLite file (``vigil.db.index``), else one per database under the default data folder."""
+    if override:
+        return Path(override).expanduser()
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        return Path(f"{parsed.database}.{kind}")
+    name = (
+        f"{parsed.get_backend_name()}-{parsed.host or 'local'}-{parsed.port or 'default'}-"
+        f"{parsed.database or 'db'}"
+    )
+    return default_db_path().parent / kind / name
 
 
 class Settings(BaseSettings):
@@ -62,3 +83,12 @@ class Settings(BaseSettings):
     api_max_upload: int = Field(
         default=64 << 20, gt=0, description="largest file POST /api/v1/lookup/file accepts, in bytes"
     )
+
+    def index_root(self, url: str) -> Path:
+        """Where the perceptual indexes of the store at `url` live: $VIGIL_INDEX_DIR, else beside a SQLite
+        file, else per database."""
+        return side_dir(url, "index", self.index_dir)
+
+    def data_root(self, url: str) -> Path:
+        """The deployment's private data: $VIGIL_DATA_DIR, else beside a SQLite file, else per database."""
+        return side_dir(url, "data", self.data_dir)

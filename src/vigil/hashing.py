@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import errno
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from vigil import signals
-from vigil.errors import HashError
+from vigil.core.errors import HashError
+from vigil.core.fsio import open_readonly
 from vigil.media import SNIFF_BYTES, DecodeLimits, decode_rgb, is_decodable_image, is_video, sniff
 from vigil.signals import HashResult
 from vigil.signals.vpdq import PartialVideo
@@ -49,19 +49,6 @@ class FileHashes:
                 fields[f"{signal.name}_quality"] = result.quality if result else None
         fields["media_type"] = self.media_type
         return fields
-
-
-def open_readonly(path: str) -> int:
-    """Open evidence read-only, never following a final symlink, without touching atime where allowed."""
-    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW
-    try:
-        return os.open(path, flags | getattr(os, "O_NOATIME", 0))
-    except PermissionError:
-        return os.open(path, flags)
-    except OSError as exc:
-        if exc.errno == errno.EINVAL:
-            return os.open(path, flags)
-        raise
 
 
 def hash_file(

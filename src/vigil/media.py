@@ -12,7 +12,7 @@ import filetype
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from vigil.errors import HashError
+from vigil.core.errors import HashError
 
 # Pillow formats vigil decodes for perceptual hashing.
 DECODABLE = {

@@ -1,9 +1,9 @@
-"""Every registered hash-set format passes the shared conformance tests (vigil.exchange.testing)."""
+"""Every registered hash-set format passes the shared conformance tests (tests/exchange/formats.py)."""
 
 from __future__ import annotations
 
+from tests.exchange.formats import FormatConformance, fake_hash
 from vigil import exchange
-from vigil.exchange.testing import FormatConformance, fake_hash
 
 MD5 = fake_hash("md5", "x").hex()
 CSV_COLUMNS = (

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from tests.exchange.formats import fake_hash
 from tests.store.storecheck import snapshot
 from vigil.cli import main
-from vigil.exchange.testing import fake_hash
 from vigil.store import Store
 from vigil.store.models import Entry
 from vigil.store.models import Signal as SignalRow

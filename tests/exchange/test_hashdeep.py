@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.exchange.formats import sample_records
 from vigil import exchange
 from vigil.cli import main
-from vigil.errors import ImportFormatError
-from vigil.exchange.base import HashRecord, ImportOptions
-from vigil.exchange.testing import sample_records
+from vigil.core.errors import ImportFormatError
+from vigil.core.records import HashRecord
+from vigil.exchange.base import ImportOptions
 
 DATA = b"benign bytes\n"
 MD5, SHA1, SHA256 = (hashlib.new(a, DATA).hexdigest() for a in ("md5", "sha1", "sha256"))

@@ -67,11 +67,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
+from tests.exchange.formats import fake_hash
 from vigil.cli import Context
 from vigil.cli_hma import hma
+from vigil.core.records import HashRecord
 from vigil.exchange import hma as adapter
-from vigil.exchange.base import HashRecord
-from vigil.exchange.testing import fake_hash
 from vigil.store import Store, queries
 from vigil.store.bulk import lookup_signal_owners
 from vigil.store.ingest import import_records, set_status

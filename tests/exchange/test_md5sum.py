@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.exchange.formats import sample_record, sample_records
 from vigil import exchange
 from vigil.cli import main
-from vigil.errors import ImportFormatError
-from vigil.exchange.base import HashRecord, ImportOptions
-from vigil.exchange.testing import sample_record, sample_records
+from vigil.core.errors import ImportFormatError
+from vigil.core.records import HashRecord
+from vigil.exchange.base import ImportOptions
 
 FORMATS = ("md5sum", "sha1sum", "sha256sum")
 DATA = b"benign test bytes\n"

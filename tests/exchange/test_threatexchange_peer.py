@@ -11,8 +11,8 @@ from threatexchange.exchanges.impl.file_api import FileCollaborationConfig, Loca
 from threatexchange.signal_type.md5 import VideoMD5Signal
 from threatexchange.signal_type.pdq.signal import PdqSignal
 
+from tests.exchange.formats import fake_hash
 from vigil.cli import main
-from vigil.exchange.testing import fake_hash
 
 
 def run(db: Path, *args: str) -> tuple[int, str, str]:

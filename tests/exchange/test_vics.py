@@ -7,9 +7,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from tests.exchange.formats import fake_hash, sample_records
 from vigil import exchange
 from vigil.cli import main
-from vigil.exchange.testing import fake_hash, sample_records
 
 MD5 = [fake_hash("md5", str(i)).hex() for i in range(4)]
 SHA1 = [fake_hash("sha1", str(i)).hex() for i in range(4)]

@@ -12,7 +12,7 @@ from sqlalchemy import insert, select
 
 from tests.imagegen import make_image
 from vigil.cli import main
-from vigil.index import PDQIndex, sync
+from vigil.index import PDQIndex
 from vigil.store import Store
 from vigil.store.models import Signal as SignalRow
 
@@ -34,7 +34,7 @@ def pdq_csv(
 
 def open_index(db: str) -> PDQIndex:
     with Store(db) as store:
-        return PDQIndex.open(sync.index_root(store) / "pdq", create=False)
+        return PDQIndex.open(store.index_root / "pdq", create=False)
 
 
 def entry_of(db: str, sha1: str) -> int:
@@ -129,10 +129,10 @@ def test_an_index_from_another_store_is_rebuilt(tmp_path: Path, monkeypatch: pyt
 def test_index_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("VIGIL_INDEX_DIR", raising=False)
     with Store(str(tmp_path / "x.db")) as store:
-        assert sync.index_root(store) == tmp_path / "x.db.index"
+        assert store.index_root == tmp_path / "x.db.index"
     monkeypatch.setenv("VIGIL_INDEX_DIR", str(tmp_path / "elsewhere"))
     with Store(str(tmp_path / "x.db")) as store:
-        assert sync.index_root(store) == tmp_path / "elsewhere"
+        assert store.index_root == tmp_path / "elsewhere"
 
 
 def test_stats_and_verify_without_an_index(tmp_path: Path) -> None:

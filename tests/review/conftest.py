@@ -14,7 +14,7 @@ from vigil.config import Settings
 from vigil.scan.runner import ScanOptions, run_scan
 from vigil.store import Store
 from vigil.store.models import User
-from vigil.users import DEFAULT_SETTINGS
+from vigil.store.users import DEFAULT_SETTINGS
 
 
 def add_user(store: Store, name: str, role: str = "reviewer", **settings: Any) -> User:
@@ -58,9 +58,7 @@ def distinct(folder: Path, seeds: Sequence[int], kind: str = "noise") -> list[Pa
 
 def scan(store: Store, evidence: Path, out: Path, case: str | None = None) -> dict[str, Any]:
     """A real `vigil scan` of `evidence` into `out` (one worker, no thumbnails)."""
-    options = ScanOptions(
-        evidence=[str(evidence)], out=out, workers=1, thumbnails=False, progress=False, case=case
-    )
+    options = ScanOptions(evidence=[str(evidence)], out=out, workers=1, progress=False, case=case)
     return run_scan(store, options)
 
 

@@ -12,11 +12,11 @@ from pathlib import Path
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from tests.exchange.formats import fake_hash
 from tests.review.conftest import add_user, distinct, scan
 from vigil.cli import main
 from vigil.config import Settings
-from vigil.exchange.base import HashRecord
-from vigil.exchange.testing import fake_hash
+from vigil.core.records import HashRecord
 from vigil.review import TRUSTED, Grade, Scope, attach_folder, attach_submissions, cast_vote, queue
 from vigil.store import Store, queries
 from vigil.store.ingest import import_records

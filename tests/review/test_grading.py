@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select
 
 from tests.review.conftest import add_user, distinct, near_duplicates, scan
-from vigil import audit
 from vigil.config import Settings
 from vigil.review import (
     ARBITRATION,
@@ -30,7 +29,7 @@ from vigil.review import (
     sync_index,
 )
 from vigil.scan import journal
-from vigil.store import Store
+from vigil.store import Store, audit
 from vigil.store.models import Assessment, Audit, Change, Entry, ReviewItem, ReviewVote, Source, User
 from vigil.store.models import Signal as SignalRow
 

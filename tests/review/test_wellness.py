@@ -9,9 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.review.conftest import add_user
-from vigil import audit
 from vigil.review import NotAllowed, ReviewError, wellness
-from vigil.store import Store
+from vigil.store import Store, audit
 from vigil.store.models import Audit, User
 
 DAY1, DAY2 = date(2026, 3, 2), date(2026, 3, 3)

@@ -31,7 +31,7 @@ def test_scan_of_plain_files_leaves_them_unimported(tmp_path) -> None:
         "from vigil.store import Store\n"
         f"store = Store({str(tmp_path / 'v.db')!r})\n"
         f"run_scan(store, ScanOptions([{str(evidence)!r}], Path({str(tmp_path / 'out')!r}), workers=1, "
-        "progress=False, thumbnails=False))"
+        "progress=False))"
     )
     assert _loaded_after(code) == dict.fromkeys(LAZY, False)
     assert (tmp_path / "out" / "items.jsonl").read_text().count("\n") == 1

@@ -15,8 +15,8 @@ from PIL import Image, ImageOps
 
 from tests.imagegen import render_image
 from vigil.cli import main
+from vigil.match.matcher import Matcher
 from vigil.media import DecodeLimits
-from vigil.scan.matcher import Matcher
 from vigil.scan.walker import Item
 from vigil.scan.worker import WorkerConfig, process_with
 from vigil.store import Store

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 from click.testing import CliRunner
 
+from tests.exchange.formats import fake_hash
 from vigil.cli import main
-from vigil.exchange.testing import fake_hash
-from vigil.scan.tables import EntryTable, ExactTable
+from vigil.match.tables import EntryTable, ExactTable
 from vigil.store import Store
 from vigil.store.ingest import set_status
 

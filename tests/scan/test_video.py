@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from tests.videogen import make_video
 from vigil.cli import main
-from vigil.index import PDQIndex, sync
+from vigil.index import PDQIndex
 from vigil.signals import get
 from vigil.signals.vpdq import FRAME_BYTES, VPDQSignal
 from vigil.store import Store
@@ -69,7 +69,7 @@ def test_known_video_is_found_re_encoded_and_inside_a_zip(videos: dict[str, Path
     assert code == 0 and len(known["vpdq"]) == 6 * FRAME_BYTES * 2 and known["media_type"] == "video/mp4"
     (tmp_path / "videos.csv").write_text(f"vpdq,category,series\n{known['vpdq']},A,film-1\n")
     assert run(db, "import", str(tmp_path / "videos.csv"), "--format", "csv")[0] == 0
-    with Store(str(db)) as store, PDQIndex.open(sync.index_root(store) / "vpdq", create=False) as index:
+    with Store(str(db)) as store, PDQIndex.open(store.index_root / "vpdq", create=False) as index:
         assert len(index) == 6  # one index row per frame, all under the video's entry
 
     ev = tmp_path / "ev"

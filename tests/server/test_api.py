@@ -15,8 +15,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.exchange.formats import fake_hash
 from tests.server.serving import auth, run, serving
-from vigil.exchange.testing import fake_hash
 
 PDQ = np.random.default_rng(5).integers(0, 256, (3, 32), dtype=np.uint8)
 

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from tests.exchange.formats import fake_hash
 from tests.server.serving import auth, create_key, run
-from vigil.exchange.testing import fake_hash
 from vigil.server import api
 
 

@@ -20,9 +20,9 @@ from click.testing import CliRunner
 
 from tests.imagegen import render_image
 from vigil.cli import main
-from vigil.scan.runner import read_evidence
 from vigil.sources import Limits, Member, Problem
 from vigil.sources.archive import SevenZipArchive, TarArchive, ZipArchive
+from vigil.sources.locator import read_evidence
 
 VIGIL = str(Path(sys.executable).parent / "vigil")
 

@@ -30,7 +30,7 @@ from tests.imagegen import make_image, render_image
 from tests.server.serving import free_port, run
 from vigil.store import Store
 from vigil.store.models import User
-from vigil.users import DEFAULT_SETTINGS, hash_password
+from vigil.store.users import DEFAULT_SETTINGS, hash_password
 
 VIGIL = str(Path(sys.executable).parent / "vigil")
 PASSWORD = "correct-horse-battery-1"
@@ -329,4 +329,4 @@ def vote(site: Site, user: str, item_id: int, category: str) -> str:
     with site.store() as store, store.transaction() as session:
         row = session.scalar(select(User).where(User.name == user))
         assert row is not None
-        return cast_vote(session, item_id, row, Grade(category)).status
+        return cast_vote(session, item_id, row, Grade(category), store.settings).status

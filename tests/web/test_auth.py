@@ -11,9 +11,9 @@ import httpx
 from sqlalchemy import select, update
 
 from tests.web.harness import PASSWORD, Browser, Served, Site, serve, sighting_of
-from vigil import audit
+from vigil.store import audit
 from vigil.store.models import Audit, ReviewVote, User, UserSession
-from vigil.users import LOCK_AFTER, LOCK_BASE_S
+from vigil.store.users import LOCK_AFTER, LOCK_BASE_S
 
 GENERIC = "Wrong name or password, or the account is locked for a while."
 

@@ -26,7 +26,7 @@ from tests.web.harness import (
     sighting_of,
     thumb_urls,
 )
-from vigil import audit
+from vigil.store import audit
 from vigil.store.models import Audit, ReviewItem, Submission
 
 JPEG = b"\xff\xd8\xff"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from vigil.errors import VigilError
+from vigil.core.errors import VigilError
 from vigil.hashing import FileHashes, hash_file
 from vigil.media import DecodeLimits
 from vigil.signals import get as get_signal

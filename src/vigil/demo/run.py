@@ -25,11 +25,12 @@ import numpy as np
 
 from vigil import exchange
 from vigil.config import Settings
-from vigil.errors import VigilError
+from vigil.core.errors import VigilError
 from vigil.hashing import hash_file
 from vigil.media import DecodeLimits
+from vigil.report import write_reports
 from vigil.scan import journal
-from vigil.scan.runner import ScanOptions, run_scan, write_reports
+from vigil.scan.runner import ScanOptions, run_scan
 from vigil.store import Store
 from vigil.store.bulk import lookup_signal_owners
 from vigil.store.ingest import import_records
@@ -62,11 +63,11 @@ CSV_COLUMNS = (
 )
 
 
-def run_demo(out: Path, db: str | None, say: Callable[[str], None]) -> dict[str, Any]:
-    """Build the demo in `out` (refusing a folder that is not a previous demo), scan it, report recall."""
+def run_demo(out: Path, settings: Settings, db_given: bool, say: Callable[[str], None]) -> dict[str, Any]:
+    """Build the demo in `out` (refusing a folder that is not a previous demo), scan it, report recall.
+    The store is the one `settings` name when `db_given`, else a new one inside `out`."""
     started = time.monotonic()
     out = prepare_folder(out)
-    settings = Settings()  # type: ignore[call-arg]  # every field has a default or VIGIL_ variable
     limits = DecodeLimits(settings.max_image_pixels, settings.decode_size)
     timings: dict[str, float] = {}
 
@@ -84,8 +85,8 @@ def run_demo(out: Path, db: str | None, say: Callable[[str], None]) -> dict[str,
     good_files = ev.known_good_files(out / "known-good", corpus.extras[:2], SEED)
     t = lap("pictures_s", t)
 
-    store_url = db or str(out / "vigil-demo.db")
-    with Store(store_url) as store:
+    store_url = settings.db if db_given else str(out / "vigil-demo.db")
+    with Store(store_url, settings=settings) as store:
         ids, good_ids, imported = import_hash_sets(store, out / "hashsets", known, good_files)
         t = lap("import_s", t)
 
@@ -109,14 +110,14 @@ def run_demo(out: Path, db: str | None, say: Callable[[str], None]) -> dict[str,
             limits=limits,
             pdq_threshold=settings.pdq_threshold,
             pdq_min_quality=settings.pdq_min_quality,
-            thumbnails=settings.thumbnails,
         )
         summary = run_scan(store, options)
         t = lap("scan_s", t)
 
         recall = measure(journal.read(scan_out / "items.jsonl"), rows, str(root))
         summary["recall"] = recall
-        write_reports(scan_out, summary, settings.thumbnails, limits)
+        journal.write_json_atomic(scan_out / "summary.json", summary)
+        write_reports(scan_out, thumbnails=settings.thumbnails, max_pixels=limits.max_pixels)
         lap("recall_and_reports_s", t)
     timings["total_s"] = round(time.monotonic() - started, 2)
 

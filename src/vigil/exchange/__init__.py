@@ -7,8 +7,9 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from vigil.errors import ImportFormatError, VigilError
-from vigil.exchange.base import ExportRecord, Format, HashRecord, ImportOptions, open_text
+from vigil.core.errors import ImportFormatError, VigilError
+from vigil.core.records import ExportRecord, HashRecord
+from vigil.exchange.base import Format, ImportOptions, open_text
 from vigil.exchange.csvfmt import CSVFormat
 from vigil.exchange.hashdeep import HashdeepFormat
 from vigil.exchange.md5sum import MD5SumFormat, SHA1SumFormat, SHA256SumFormat

@@ -9,46 +9,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, TextIO, cast
 
 from vigil import signals
-from vigil.categories import parse_category
-from vigil.errors import ImportFormatError, VigilError
-
-
-@dataclass(frozen=True, slots=True)
-class HashRecord:
-    """One known item as a hash-set file describes it."""
-
-    line: int
-    hashes: dict[str, bytes]
-    quality: dict[str, int] = field(default_factory=dict)
-    category: str | None = None
-    series: str | None = None
-    victim_identified: bool | None = None
-    source: str | None = None
-    notes: str | None = None
-    size: int | None = None
-    name: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ExportRecord:
-    """One entry of the store, as exported."""
-
-    entry_id: int
-    hashes: dict[str, bytes]
-    quality: dict[str, int]
-    category: str | None
-    series: str | None
-    victim_identified: bool
-    source: str | None
-    notes: str | None
-    size: int | None
-    media_type: str | None
-    status: str = "active"
+from vigil.core.categories import parse_category
+from vigil.core.errors import ImportFormatError, VigilError
+from vigil.core.records import ExportRecord, HashRecord
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,17 +13,9 @@ from collections.abc import Iterable, Iterator
 from typing import TextIO
 
 from vigil import signals
-from vigil.errors import ImportFormatError
-from vigil.exchange.base import (
-    ExportRecord,
-    Format,
-    HashRecord,
-    ImportOptions,
-    parse_bool,
-    parse_category_field,
-    parse_hash,
-    parse_int,
-)
+from vigil.core.errors import ImportFormatError
+from vigil.core.records import ExportRecord, HashRecord
+from vigil.exchange.base import Format, ImportOptions, parse_bool, parse_category_field, parse_hash, parse_int
 
 META_COLUMNS = ("category", "series", "victim_identified", "source", "notes")
 

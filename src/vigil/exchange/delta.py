@@ -40,8 +40,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vigil import signals
-from vigil.errors import VigilError
-from vigil.exchange.base import HashRecord
+from vigil.core.errors import VigilError
+from vigil.core.records import HashRecord
 from vigil.store import queries
 from vigil.store.bulk import lookup_signal_owners
 from vigil.store.ingest import get_or_create_source, import_records, set_status

@@ -35,8 +35,9 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from vigil import __version__, signals
-from vigil.errors import ImportFormatError
-from vigil.exchange.base import ExportRecord, Format, HashRecord, ImportOptions, parse_hash
+from vigil.core.errors import ImportFormatError
+from vigil.core.records import ExportRecord, HashRecord
+from vigil.exchange.base import Format, ImportOptions, parse_hash
 from vigil.exchange.md5sum import export_name, numbered_lines
 
 HEADER = "%%%% HASHDEEP-1.0"

@@ -45,9 +45,10 @@ from urllib.parse import quote
 import httpx
 
 from vigil import signals
-from vigil.categories import KNOWN_GOOD, parse_category
-from vigil.errors import ImportFormatError, VigilError
-from vigil.exchange.base import ExportRecord, HashRecord, parse_hash
+from vigil.core.categories import KNOWN_GOOD, parse_category
+from vigil.core.errors import ImportFormatError, VigilError
+from vigil.core.records import ExportRecord, HashRecord
+from vigil.exchange.base import parse_hash
 from vigil.exchange.tefile import READ_TYPES, WRITE_TYPES
 from vigil.store import Store
 from vigil.store.ingest import ImportStats, import_records
@@ -345,7 +346,7 @@ def push(
                 for name, count in done.items():
                     setattr(report, name, getattr(report, name) + count)
     if actor is not None:
-        from vigil import audit
+        from vigil.store import audit
 
         audit.record(store, audit.Event(actor, "export", f"{report.url}/c/bank/{bank}", _audit(report)))
     return report
@@ -458,7 +459,7 @@ def pull(
     with store.transaction() as session:
         report.stats = import_records(session, records, file=where, source=source, default_category=default)
         if actor is not None:
-            from vigil import audit
+            from vigil.store import audit
 
             audit.append(session, audit.Event(actor, "import", f"{report.url}/c/bank/{bank}", _audit(report)))
     return report

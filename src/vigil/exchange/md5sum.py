@@ -31,8 +31,9 @@ from collections.abc import Iterable, Iterator
 from typing import ClassVar, TextIO
 
 from vigil import signals
-from vigil.errors import ImportFormatError
-from vigil.exchange.base import ExportRecord, Format, HashRecord, ImportOptions, parse_hash
+from vigil.core.errors import ImportFormatError
+from vigil.core.records import ExportRecord, HashRecord
+from vigil.exchange.base import Format, ImportOptions, parse_hash
 
 # BSD / --tag / OpenSSL names of the hash types vigil stores.
 TAGS = {

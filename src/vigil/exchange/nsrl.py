@@ -15,8 +15,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
-from vigil.errors import ImportFormatError, VigilError
-from vigil.exchange.base import ExportRecord, Format, HashRecord, ImportOptions, parse_hashes
+from vigil.core.errors import ImportFormatError, VigilError
+from vigil.core.records import ExportRecord, HashRecord
+from vigil.exchange.base import Format, ImportOptions, parse_hashes
 
 BATCH = 50_000
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
-from vigil.errors import ImportFormatError
-from vigil.exchange.base import ExportRecord, Format, HashRecord, ImportOptions, parse_hash
+from vigil.core.errors import ImportFormatError
+from vigil.core.records import ExportRecord, HashRecord
+from vigil.exchange.base import Format, ImportOptions, parse_hash
 
 READ_TYPES = {"pdq": "pdq", "video_md5": "md5", "video_sha256": "sha256"}
 WRITE_TYPES = {"pdq": "pdq", "md5": "video_md5", "sha256": "video_sha256"}

@@ -20,9 +20,10 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
-from vigil.categories import VICS_TO_CODE, to_vics
-from vigil.errors import ImportFormatError
-from vigil.exchange.base import ExportRecord, Format, HashRecord, ImportOptions, parse_hashes
+from vigil.core.categories import VICS_TO_CODE, to_vics
+from vigil.core.errors import ImportFormatError
+from vigil.core.records import ExportRecord, HashRecord
+from vigil.exchange.base import Format, ImportOptions, parse_hashes
 
 CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/Default/$metadata#Media"
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
-from vigil.errors import ImportFormatError, VigilError
-from vigil.exchange.base import ExportRecord, Format, HashRecord, ImportOptions
+from vigil.core.errors import ImportFormatError, VigilError
+from vigil.core.records import ExportRecord, HashRecord
+from vigil.exchange.base import Format, ImportOptions
 from vigil.signals.vpdq import VPDQSignal
 
 

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from vigil.errors import VigilError
+from vigil.core.errors import VigilError
 
 NBYTES = 32
 CHUNKS = NBYTES // 2

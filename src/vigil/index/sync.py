@@ -13,15 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from vigil import signals
-from vigil.config import Settings, default_db_path
 from vigil.index.mih import NBYTES, PDQIndex
 from vigil.signals.base import Signal
 from vigil.store.db import Store
@@ -33,28 +30,6 @@ REBUILD_ENTRIES = 100_000
 # Fold the log into a new segment once it holds this many added rows (or an eighth of the segment).
 SAVE_ROWS = 200_000
 _IN_CHUNK = 5_000
-
-
-def index_root(store: Store, settings: Settings | None = None) -> Path:
-    """Where a store's indexes live: $VIGIL_INDEX_DIR, else beside a SQLite file, else per database."""
-    settings = settings or Settings()
-    return store_side_dir(store, "index", settings.index_dir)
-
-
-def data_root(store: Store, settings: Settings | None = None) -> Path:
-    """The deployment's private data: $VIGIL_DATA_DIR, else beside a SQLite file, else per database."""
-    settings = settings or Settings()
-    return store_side_dir(store, "data", settings.data_dir)
-
-
-def store_side_dir(store: Store, kind: str, override: str | None) -> Path:
-    if override:
-        return Path(override).expanduser()
-    url = make_url(store.url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(f"{url.database}.{kind}")
-    name = f"{url.get_backend_name()}-{url.host or 'local'}-{url.port or 'default'}-{url.database or 'db'}"
-    return default_db_path().parent / kind / name
 
 
 def indexed_signals() -> list[Signal]:
@@ -178,7 +153,7 @@ def catch_up(session: Session, index: PDQIndex, signal: str) -> SyncReport:
 
 @contextmanager
 def opened(store: Store, signal: str, *, create: bool = True) -> Iterator[PDQIndex]:
-    index = PDQIndex.open(index_root(store) / signal, create=create)
+    index = PDQIndex.open(store.index_root / signal, create=create)
     try:
         yield index
     finally:
@@ -210,7 +185,7 @@ def verify(store: Store) -> list[SyncReport]:
     with store.session() as session:
         seq = _store_seq(session)
         for sig in indexed_signals():
-            path = index_root(store) / sig.name
+            path = store.index_root / sig.name
             report = SyncReport(sig.name, 0, seq)
             reports.append(report)
             try:

@@ -3,5 +3,6 @@
 from vigil.report.csvreport import write_report_csv
 from vigil.report.html import write_report_html
 from vigil.report.thumbs import make_thumbnail
+from vigil.report.write import write_reports
 
-__all__ = ["make_thumbnail", "write_report_csv", "write_report_html"]
+__all__ = ["make_thumbnail", "write_report_csv", "write_report_html", "write_reports"]

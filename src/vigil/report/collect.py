@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from vigil.categories import CATEGORIES
+from vigil.core.categories import CATEGORIES
 from vigil.report.common import best_match, is_reported, severity
 
 MAX_ERRORS_LISTED = 10_000

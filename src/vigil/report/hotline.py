@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from vigil import __version__
-from vigil.categories import to_vics
-from vigil.errors import VigilError
+from vigil.core.categories import to_vics
+from vigil.core.errors import VigilError
 
 HASHES = ("md5", "sha1", "sha256", "pdq")
 CSV_COLUMNS = (

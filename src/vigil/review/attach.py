@@ -26,12 +26,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from vigil import audit
 from vigil.config import Settings
 from vigil.review.base import ReviewError, actor, write_lock
 from vigil.review.items import LinkStats, link_scan, link_submissions
-from vigil.store import Store
+from vigil.store import Store, audit
 from vigil.store.models import Case, Scan, User
+from vigil.store.scans import record_scan
 
 REQUIRED_SUMMARY = ("vigil_version", "started_at", "finished_at", "evidence", "verdicts")
 REQUIRED_ITEM = ("path", "status", "verdict")
@@ -104,17 +104,18 @@ def attach_folder(
     settings: Settings | None = None,
 ) -> Attached:
     """Attach a finished `vigil scan --out` folder (idempotent); see the module docstring."""
-    from vigil.scan.runner import ScanOptions, _record_scan
+    from vigil.scan import journal
+    from vigil.scan.runner import scan_item_row
 
-    settings = settings or Settings()
+    settings = settings or store.settings
     out = folder.expanduser().resolve()
     summary = read_scan_folder(out)
     scan_id = _find_scan(store, out, summary)
     recorded = scan_id is None
     if scan_id is None:
         evidence = [e["path"] if isinstance(e, dict) else str(e) for e in summary["evidence"]]
-        options = ScanOptions(evidence=evidence, out=out, case=case or summary.get("case"))
-        scan_id = _record_scan(store, options, out, out / "items.jsonl", summary)
+        rows = (scan_item_row(record) for record in journal.read(out / "items.jsonl"))
+        scan_id = record_scan(store, evidence, out, rows, summary, case=case or summary.get("case"))
     elif case is not None:
         _set_case(store, scan_id, case)
     return _link(store, scan_id, recorded, user, settings, {"folder": str(out)})
@@ -127,7 +128,7 @@ def attach_scan(
     with store.session() as session:
         if session.get(Scan, scan_id) is None:
             raise ReviewError(f"no scan {scan_id} in this store")
-    return _link(store, scan_id, False, user, settings or Settings(), {"scan_id": scan_id})
+    return _link(store, scan_id, False, user, settings or store.settings, {"scan_id": scan_id})
 
 
 def scan_and_attach(
@@ -143,7 +144,7 @@ def scan_and_attach(
     """Run `vigil scan EVIDENCE --out OUT` with the deployment's settings, then attach the scan."""
     from vigil.scan.runner import ScanOptions, run_scan
 
-    s = settings or Settings()
+    s = settings or store.settings
     chosen: dict[str, Any] = {"workers": workers} if workers is not None else {}
     options = ScanOptions.from_settings(s, list(evidence), out, case=case, progress=False, **chosen)
     summary = run_scan(store, options)
@@ -156,7 +157,7 @@ def attach_submissions(
     store: Store, *, user: User | None = None, settings: Settings | None = None
 ) -> Attached:
     """Link pending platform submissions to review items (nothing is written when none are new)."""
-    settings = settings or Settings()
+    settings = settings or store.settings
     with store.transaction() as session:
         if user is not None:
             # Audit first (the chain's lock; on SQLite the write lock), then link.

@@ -9,7 +9,7 @@ from typing import Literal
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from vigil.errors import VigilError
+from vigil.core.errors import VigilError
 from vigil.store.ingest import get_or_create_source
 from vigil.store.models import User
 
@@ -52,7 +52,7 @@ def check_role(user: User, roles: tuple[str, ...], action: str) -> None:
 
 
 def write_lock(session: Session) -> None:
-    """On SQLite, take the write lock now (as `vigil.audit.append` does), so a transaction that reads
+    """On SQLite, take the write lock now (as `vigil.store.audit.append` does), so a transaction that reads
     and then writes cannot fail half-way because another writer committed in between."""
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text("UPDATE review_item SET id = id WHERE 0"))

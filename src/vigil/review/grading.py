@@ -4,10 +4,11 @@
 
     grade = Grade("B", series="S-12", victim_identified=False, notes="...")
     with store.transaction() as session:      # the caller owns the transaction
-        outcome = cast_vote(session, item_id, user, grade)                   # one item
-        outcomes = grade_group(session, Scope.scan(7), group_id, user, grade)  # a near-duplicate group
-        outcomes = cast_votes(session, [id1, id2], user, grade)              # any items, in bulk
-        outcome = arbitrate(session, item_id, admin, grade)                 # an admin settles a dispute
+        s = store.settings                     # the review rules (votes for consensus, ...)
+        outcome = cast_vote(session, item_id, user, grade, s)                   # one item
+        outcomes = grade_group(session, Scope.scan(7), group_id, user, grade, s)  # a near-duplicate group
+        outcomes = cast_votes(session, [id1, id2], user, grade, s)              # any items, in bulk
+        outcome = arbitrate(session, item_id, admin, grade, s)                 # an admin settles a dispute
     sync_index(store)                          # after the commit: the PDQ index follows new entries
 
 Rules:
@@ -45,11 +46,12 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from vigil import audit, signals
-from vigil.categories import parse_category
+from vigil import signals
 from vigil.config import Settings
-from vigil.errors import VigilError
-from vigil.exchange.base import HashRecord
+from vigil.core.categories import parse_category
+from vigil.core.clock import utcnow
+from vigil.core.errors import VigilError
+from vigil.core.records import HashRecord
 from vigil.review.base import (
     ARBITER_ROLES,
     ARBITRATION,
@@ -63,20 +65,10 @@ from vigil.review.base import (
     check_role,
     review_source_id,
 )
-from vigil.store import Store
+from vigil.store import Store, audit
 from vigil.store.bulk import lookup_signal_owners
 from vigil.store.ingest import get_or_create_series, import_records, recompute_entry
-from vigil.store.models import (
-    Assessment,
-    Change,
-    Entry,
-    ReviewItem,
-    ReviewLink,
-    ReviewVote,
-    Submission,
-    User,
-    utcnow,
-)
+from vigil.store.models import Assessment, Change, Entry, ReviewItem, ReviewLink, ReviewVote, Submission, User
 from vigil.store.models import Signal as SignalRow
 
 log = logging.getLogger(__name__)
@@ -145,9 +137,7 @@ class Outcome:
         }
 
 
-def cast_vote(
-    session: Session, item_id: int, user: User, grade: Grade, settings: Settings | None = None
-) -> Outcome:
+def cast_vote(session: Session, item_id: int, user: User, grade: Grade, settings: Settings) -> Outcome:
     """One reviewer's vote on one item; raises ReviewError if it cannot be cast (see the module rules)."""
     outcome = cast_votes(session, [item_id], user, grade, settings, bulk=False)[0]
     if outcome.skipped:
@@ -160,13 +150,12 @@ def cast_votes(
     item_ids: Iterable[int],
     user: User,
     grade: Grade,
-    settings: Settings | None = None,
+    settings: Settings,
     *,
     bulk: bool = True,
 ) -> list[Outcome]:
     """The same vote on many items (a series graded in one go), in id order; items that cannot take the
     vote (already voted by this user, not open, unknown) come back with `skipped` set."""
-    settings = settings or Settings()
     check_role(user, GRADER_ROLES, "grading")
     ids = sorted(set(item_ids))
     if not ids:
@@ -191,7 +180,7 @@ def cast_votes(
 
 
 def grade_group(
-    session: Session, scope: Scope, group_id: int, user: User, grade: Grade, settings: Settings | None = None
+    session: Session, scope: Scope, group_id: int, user: User, grade: Grade, settings: Settings
 ) -> list[Outcome]:
     """Vote on every open item of one near-duplicate group of a queue (`vigil.review.queue`)."""
     from vigil.review.queue import group_item_ids
@@ -202,11 +191,8 @@ def grade_group(
     return cast_votes(session, ids, user, grade, settings)
 
 
-def arbitrate(
-    session: Session, item_id: int, admin: User, grade: Grade, settings: Settings | None = None
-) -> Outcome:
+def arbitrate(session: Session, item_id: int, admin: User, grade: Grade, settings: Settings) -> Outcome:
     """An admin's decision on an item in arbitration: it becomes trusted with this grade."""
-    settings = settings or Settings()
     check_role(admin, ARBITER_ROLES, "arbitration")
     audit.append(
         session, audit.Event(actor(admin), "review.arbitrate", f"review_item:{item_id}", grade.as_dict())

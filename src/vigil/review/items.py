@@ -11,7 +11,7 @@
   `distance`, by brute force for small sets and through an in-memory-sized temporary PDQ index for large
   ones): ``{item id: group id}``, the group id being the smallest item id of its connected component.
 
-Nothing here commits; call inside the caller's transaction (after `vigil.audit.append` on SQLite).
+Nothing here commits; call inside the caller's transaction (after `vigil.store.audit.append` on SQLite).
 """
 
 from __future__ import annotations
@@ -27,10 +27,11 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from vigil.config import Settings
+from vigil.core.clock import utcnow
 from vigil.index.brute import BruteForceIndex
 from vigil.index.mih import PDQIndex
 from vigil.review.base import OPEN, REVIEWABLE, TRUSTED
-from vigil.store.models import ReviewItem, ReviewLink, ScanItem, Submission, utcnow
+from vigil.store.models import ReviewItem, ReviewLink, ScanItem, Submission
 
 KEY_ORDER = ("sha256", "sha1", "md5", "pdq")
 MAX_KEY_VALUE = 128  # longer values (a video's vPDQ) are keyed by their SHA-256
@@ -87,9 +88,8 @@ class LinkStats:
         return {"sightings": self.sightings, "items_created": self.items_created, "groups": self.groups}
 
 
-def link_scan(session: Session, scan_id: int, settings: Settings | None = None) -> LinkStats:
+def link_scan(session: Session, scan_id: int, settings: Settings) -> LinkStats:
     """Link a recorded scan's similar and unknown items to review items, then regroup the scan."""
-    settings = settings or Settings()
     linked = select(ReviewLink.scan_item_id).where(ReviewLink.scan_id == scan_id)
     rows = session.execute(
         select(
@@ -119,10 +119,9 @@ def link_scan(session: Session, scan_id: int, settings: Settings | None = None) 
     return stats
 
 
-def link_submissions(session: Session, settings: Settings | None = None) -> LinkStats:
+def link_submissions(session: Session, settings: Settings) -> LinkStats:
     """Link pending platform submissions not yet linked to review items, then regroup the submissions.
     A submission that matched an entry (``entry_id``) counts as `similar`, any other as `unknown`."""
-    settings = settings or Settings()
     linked = select(ReviewLink.submission_id).where(ReviewLink.submission_id.is_not(None))
     rows = session.execute(
         select(Submission.id, Submission.hashes, Submission.media_type, Submission.entry_id)
@@ -226,11 +225,10 @@ def _link(session: Session, sightings: Sequence[Sighting]) -> LinkStats:
     return stats
 
 
-def regroup(session: Session, *, scan_id: int | None, settings: Settings | None = None) -> int:
+def regroup(session: Session, *, scan_id: int | None, settings: Settings) -> int:
     """Recompute the near-duplicate groups of one scan's links (or, with ``scan_id=None``, of the
     submissions' links of items not yet trusted: the submissions only ever grow) and store them;
     returns how many groups have two or more items."""
-    settings = settings or Settings()
     if scan_id is not None:
         where = ReviewLink.scan_id == scan_id
     else:

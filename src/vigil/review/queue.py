@@ -16,7 +16,7 @@ needs their vote. Groups are the near-duplicate groups stored when the scan was 
 share an item. A group's id is the smallest review item id of the whole group (whatever its items'
 statuses), so it stays the same while the group is graded: pass it back to `grading.grade_group`.
 An item's ``path`` is the evidence path of one of its sightings (container layers joined by ``!/``; read
-it with `vigil.scan.runner.read_evidence`); items without a picture (platform submissions) have
+it with `vigil.sources.locator.read_evidence`); items without a picture (platform submissions) have
 ``path is None``: show their hashes and metadata (`item_detail(...).sightings`).
 
 The arbitration queue and item details carry every vote. Keep votes independent: show other reviewers'

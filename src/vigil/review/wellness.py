@@ -29,10 +29,11 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from vigil import audit
+from vigil.core.clock import utcnow
 from vigil.review.base import ReviewError, actor, check_role
-from vigil.store.models import Exposure, User, utcnow
-from vigil.users import DEFAULT_SETTINGS, settings_of
+from vigil.store import audit
+from vigil.store.models import Exposure, User
+from vigil.store.users import DEFAULT_SETTINGS, settings_of
 
 MAX_HEARTBEAT_S = 120
 # name -> (type, minimum, maximum) of each setting a user may change.

@@ -7,7 +7,6 @@ store's scan records and the reports are all derived from the journal at the end
 
 from __future__ import annotations
 
-import io
 import multiprocessing
 import os
 import shutil
@@ -17,24 +16,21 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-from sqlalchemy import insert
-
-from vigil import signals, sources
+from vigil import signals
 from vigil.config import Settings
-from vigil.errors import VigilError
-from vigil.hashing import open_readonly
+from vigil.core.errors import VigilError
+from vigil.match.matcher import Matcher
 from vigil.media import DecodeLimits
 from vigil.scan import journal
-from vigil.scan.matcher import Matcher
 from vigil.scan.progress import ScanProgress
 from vigil.scan.summary import build_summary
 from vigil.scan.walker import Item, Skipped, Unreadable, walk
 from vigil.scan.worker import TaskResult, WorkerConfig, empty_record, init, process, run_task, shardable
-from vigil.sources import ContainerError, LimitExceeded, Limits, Member
+from vigil.sources import Limits
 from vigil.store import Store
-from vigil.store.models import Case, Scan, ScanItem
+from vigil.store.scans import record_scan
 
 FLUSH_EVERY = 64
 
@@ -50,7 +46,6 @@ class ScanOptions:
     limits: DecodeLimits = field(default_factory=DecodeLimits)
     pdq_threshold: int | None = None
     pdq_min_quality: int | None = None
-    thumbnails: bool = True
     progress: bool | None = None  # None: only when stderr is a terminal
     containers: Limits = field(default_factory=Limits)
     shard_bytes: int = 64 << 20  # disk images and zips larger than this are split over the workers
@@ -64,7 +59,6 @@ class ScanOptions:
             "limits": DecodeLimits(s.max_image_pixels, s.decode_size),
             "pdq_threshold": s.pdq_threshold,
             "pdq_min_quality": s.pdq_min_quality,
-            "thumbnails": s.thumbnails,
             "containers": Limits(
                 max_depth=s.max_depth,
                 max_ratio=s.max_ratio,
@@ -77,7 +71,8 @@ class ScanOptions:
 
 
 def run_scan(store: Store, options: ScanOptions) -> dict[str, Any]:
-    """Scan and report; returns the summary (also written to summary.json)."""
+    """Scan: items.jsonl, summary.json and the store's scan records; returns the summary. The reports a
+    person reads are `vigil.report.write_reports`' (the CLI writes them after the scan)."""
     out = options.out.resolve()
     _check_paths(options.evidence, out)
     out.mkdir(parents=True, exist_ok=True)
@@ -150,68 +145,10 @@ def run_scan(store: Store, options: ScanOptions) -> dict[str, Any]:
         case=options.case,
     )
     summary["cwd"] = os.getcwd()  # what relative evidence paths are relative to (the review app needs it)
-    summary["scan_id"] = _record_scan(store, options, out, items_path, summary)
-    write_reports(out, summary, options.thumbnails, options.limits)
-    return summary
-
-
-def write_reports(out: Path, summary: dict[str, Any], thumbnails: bool, limits: DecodeLimits) -> None:
-    from vigil.report import write_report_csv, write_report_html
-    from vigil.report.thumbs import make_thumbnail
-
+    rows = (scan_item_row(record) for record in journal.read(items_path))
+    summary["scan_id"] = record_scan(store, options.evidence, out, rows, summary, case=options.case)
     journal.write_json_atomic(out / "summary.json", summary)
-    write_report_csv(out)
-
-    inside = [0]  # members of containers are found by listing the container: cap how many
-
-    def thumbnail(item: dict[str, Any]) -> bytes | None:
-        if "!/" in item["path"]:
-            inside[0] += 1
-            if inside[0] > MAX_CONTAINER_THUMBNAILS:
-                return None
-        data = read_evidence(item["path"])
-        return make_thumbnail(data, max_pixels=limits.max_pixels) if data is not None else None
-
-    write_report_html(out, thumbnail if thumbnails else None)
-
-
-def read_evidence(path: str, limit: int = 64 << 20) -> bytes | None:
-    """The bytes of an evidence file or of a member inside its containers (``disk.E01!/p1/a.zip!/b.jpg``),
-    read-only, at most `limit` bytes; None if it cannot be had. Used for the report's thumbnails."""
-    outer, *inner = path.split("!/")
-    try:
-        with os.fdopen(open_readonly(outer), "rb") as fh:
-            if not inner:
-                return fh.read(limit)
-            return _read_member(fh, outer, inner, limit)
-    except (OSError, ContainerError, LimitExceeded, ValueError, RuntimeError):
-        return None
-
-
-def _read_member(
-    stream: BinaryIO, name: str, inner: list[str], limit: int, real: bool = True
-) -> bytes | None:
-    kind = sources.detect(stream.read(sources.HEAD_BYTES), name)
-    stream.seek(0)
-    if kind is None:
-        return None
-    container = kind(stream, name, Limits(), name if real else None)
-    try:
-        for entry in container.entries():
-            if entry.name != inner[0] or not isinstance(entry, Member):
-                continue
-            with entry.open() as fh:
-                data = fh.read(limit if len(inner) == 1 else MAX_NESTED_READ)
-            if len(inner) == 1:
-                return data
-            return _read_member(io.BytesIO(data), f"{name}!/{inner[0]}", inner[1:], limit, real=False)
-        return None
-    finally:
-        container.close()
-
-
-MAX_NESTED_READ = 256 << 20
-MAX_CONTAINER_THUMBNAILS = 200
+    return summary
 
 
 def _shard(todo: list[Item], workers: int, threshold: int) -> list[Item]:
@@ -272,41 +209,8 @@ def _check_paths(evidence: Iterable[str], out: Path) -> None:
             raise VigilError(f"--out {out} is inside the evidence {root}; vigil never writes to evidence")
 
 
-def _record_scan(
-    store: Store, options: ScanOptions, out: Path, items_path: Path, summary: dict[str, Any]
-) -> int:
-    """Record the scan and its items in the store, in one transaction, from the journal."""
-    with store.transaction() as session:
-        case_id = None
-        if options.case:
-            case = session.query(Case).filter_by(name=options.case).one_or_none()
-            if case is None:
-                case = Case(name=options.case)
-                session.add(case)
-                session.flush()
-            case_id = case.id
-        scan = Scan(
-            case_id=case_id,
-            evidence=list(options.evidence),
-            out_dir=str(out),
-            started_at=datetime.fromisoformat(summary["started_at"]),
-            finished_at=datetime.fromisoformat(summary["finished_at"]),
-            summary=summary,
-        )
-        session.add(scan)
-        session.flush()
-        batch: list[dict[str, Any]] = []
-        for record in journal.read(items_path):
-            batch.append(_scan_item(scan.id, record))
-            if len(batch) >= 1000:
-                session.execute(insert(ScanItem), batch)
-                batch = []
-        if batch:
-            session.execute(insert(ScanItem), batch)
-        return int(scan.id)
-
-
-def _scan_item(scan_id: int, record: dict[str, Any]) -> dict[str, Any]:
+def scan_item_row(record: dict[str, Any]) -> dict[str, Any]:
+    """A journal record as the store's `scan_item` row (without its scan id)."""
     hashes = {s.name: record[s.name] for s in signals.all_signals() if record.get(s.name)}
     quality = {
         s.name: record[f"{s.name}_quality"]
@@ -314,7 +218,6 @@ def _scan_item(scan_id: int, record: dict[str, Any]) -> dict[str, Any]:
         if record.get(f"{s.name}_quality") is not None
     }
     return {
-        "scan_id": scan_id,
         "path": record["path"],
         "size": record.get("size"),
         "media_type": record.get("media_type"),

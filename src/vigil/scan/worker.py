@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from vigil import signals, sources
-from vigil.hashing import FileHashes, hash_stream, open_readonly
+from vigil.core.fsio import open_readonly
+from vigil.hashing import FileHashes, hash_stream
+from vigil.match.matcher import Matcher, verdict
 from vigil.media import DecodeLimits, is_video, sniff
 from vigil.scan import journal
-from vigil.scan.matcher import Matcher, verdict
 from vigil.scan.walker import Item
 from vigil.sources import ContainerError, Entry, LimitExceeded, Limits, Member, Problem, Spill
 

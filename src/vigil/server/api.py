@@ -24,7 +24,6 @@ store's change sequence moves (checked at most every `REFRESH_S` seconds).
 from __future__ import annotations
 
 import gc
-import hashlib
 import io
 import logging
 import math
@@ -46,16 +45,18 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
-from vigil import audit, signals
+from vigil import signals
 from vigil.config import Settings
+from vigil.core.clock import as_utc
 from vigil.hashing import FileHashes, hash_stream
+from vigil.match.matcher import Matcher
 from vigil.media import DecodeLimits
-from vigil.scan.matcher import Matcher
 from vigil.server.body import MAX_HASHES, BodyError, parse_hashes, parse_lookup
 from vigil.server.limits import BodyLimit, SharedLimiter
 from vigil.server.upload import Upload, UploadError, read_upload
-from vigil.store import Store
-from vigil.store.models import ApiKey, Change, Entry, Submission
+from vigil.store import Store, audit
+from vigil.store.apikeys import find_key, key_hash
+from vigil.store.models import Change, Entry, Submission
 
 MAX_BODY = 4 << 20
 REFRESH_S = 5.0
@@ -241,7 +242,7 @@ class _Snapshot:
                     rows_ = session.execute(
                         select(Entry.id, Entry.updated_at).where(Entry.id.in_(missing[chunk : chunk + 5000]))
                     )
-                    known.update((int(i), _aware(t).isoformat()) for i, t in rows_)
+                    known.update((int(i), as_utc(t).isoformat()) for i, t in rows_)
         return {i: known[i] for i in ids if i in known}
 
     def _load_times(self, generation: int) -> None:
@@ -284,7 +285,7 @@ def _entry_times(session: Session) -> tuple[np.ndarray, np.ndarray]:
     query = select(Entry.id, Entry.updated_at).where(Entry.status == "active").order_by(Entry.id)
     for eid, at in session.execute(query.execution_options(yield_per=50_000)):
         ids.append(eid)
-        stamps.append(_aware(at).timestamp())
+        stamps.append(as_utc(at).timestamp())
     return np.asarray(ids, np.int64), np.asarray(stamps, np.float64)
 
 
@@ -311,10 +312,6 @@ def _sqlite_entry_times(conn: Connection) -> tuple[np.ndarray, np.ndarray] | Non
     return np.concatenate(id_parts), np.concatenate(micro_parts) / 1e6
 
 
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class Caller:
     id: int
@@ -337,10 +334,10 @@ class _Keys:
         if hit is not None and now - hit[1] < KEY_TTL_S:
             return hit[0]
         with self.store.session() as session:
-            row = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
+            row = find_key(session, digest)
             caller = (
                 Caller(row.id, row.name, frozenset(row.scopes.split(",")), row.rate_limit)
-                if row is not None and row.revoked_at is None
+                if row is not None
                 else None
             )
         if len(self.cache) > 10_000:  # unknown keys sent at random must not grow it without end
@@ -349,17 +346,12 @@ class _Keys:
         return caller
 
 
-def key_hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
 def create_app(db: str) -> FastAPI:
-    from vigil.index.sync import data_root
 
-    settings = Settings()
     store = Store(db)
+    settings = store.settings
     snapshot = _Snapshot(store)
-    limiter = SharedLimiter(data_root(store, settings) / "ratelimit")
+    limiter = SharedLimiter(store.data_root / "ratelimit")
     audit_log = audit.AuditBuffer(store)
 
     @asynccontextmanager

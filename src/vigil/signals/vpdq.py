@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from vigil.errors import HashError
+from vigil.core.errors import HashError
 from vigil.signals.base import Signal
 
 FRAME_BYTES = 37

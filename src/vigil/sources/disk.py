@@ -61,7 +61,7 @@ from typing import Any, BinaryIO
 import pyewf  # type: ignore[import-untyped]
 import pytsk3  # type: ignore[import-untyped]
 
-from vigil.hashing import open_readonly
+from vigil.core.fsio import open_readonly
 from vigil.sources.base import Container, ContainerError, Entry, Limits, Member, Problem
 
 EWF_SIGNATURE = b"EVF\x09\x0d\x0a\xff\x00"

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 if TYPE_CHECKING:
     from alembic.config import Config
 
-from vigil.errors import StoreError
+from vigil.config import Settings
+from vigil.core.errors import StoreError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -118,12 +119,28 @@ def ensure_schema(engine: Engine) -> None:
 class Store:
     """One store: an engine plus a session factory. Query functions never commit; `transaction()` does."""
 
-    def __init__(self, db: str, *, create: bool = True) -> None:
+    def __init__(self, db: str, *, create: bool = True, settings: Settings | None = None) -> None:
+        """Open the store at `db`; `settings` (read from the environment when not given) travel with it to
+        the code below the edge: index and data folders, thresholds, review rules."""
+        self.settings = settings if settings is not None else Settings()
         self.url = normalise_url(db)
         self.engine = make_engine(db)
         if create:
             ensure_schema(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, settings: Settings, *, create: bool = True) -> Store:
+        """The store the settings name (`settings.db`)."""
+        return cls(settings.db, create=create, settings=settings)
+
+    @property
+    def index_root(self) -> Path:
+        return self.settings.index_root(self.url)
+
+    @property
+    def data_root(self) -> Path:
+        return self.settings.data_root(self.url)
 
     @property
     def dialect(self) -> str:

@@ -19,11 +19,12 @@ from typing import cast
 from sqlalchemy import ColumnElement, Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from vigil.categories import KNOWN_GOOD
-from vigil.errors import ImportFormatError, StoreError
-from vigil.exchange.base import HashRecord
+from vigil.core.categories import KNOWN_GOOD
+from vigil.core.clock import utcnow
+from vigil.core.errors import ImportFormatError, StoreError
+from vigil.core.records import HashRecord
 from vigil.store.bulk import allocate_ids, insert_rows, lookup_signal_owners
-from vigil.store.models import Assessment, Change, Entry, Series, Source, utcnow
+from vigil.store.models import Assessment, Change, Entry, Series, Source
 from vigil.store.models import Signal as SignalRow
 from vigil.store.policy import Effective, Grading, effective
 

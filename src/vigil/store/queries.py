@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from vigil.exchange.base import ExportRecord
+from vigil.core.records import ExportRecord
 from vigil.store import ingest
 from vigil.store.models import Assessment, Change, Entry, Series, Source
 from vigil.store.models import Signal as SignalRow

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from vigil.categories import CATEGORIES
+from vigil.core.categories import CATEGORIES
 
 from .auth import ADMIN, Guard, Sessions
 from .core import Refused, Viewer, Web

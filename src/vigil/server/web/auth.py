@@ -22,9 +22,10 @@ from fastapi.responses import Response
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from vigil.audit import HEAD_ID
+from vigil.core.clock import as_utc
+from vigil.store.audit import HEAD_ID
 from vigil.store.models import AuditHead, User, UserSession
-from vigil.users import settings_of
+from vigil.store.users import settings_of
 
 from .core import NeedLogin, Refused, Viewer, Web
 
@@ -51,10 +52,6 @@ def new_token() -> str:
 
 def same(a: str | None, b: str | None) -> bool:
     return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def lock_audit_chain(session: Session) -> None:
@@ -98,10 +95,10 @@ class Sessions:
             if row is None:
                 return None
             sess, user = row
-            if _aware(sess.expires_at) <= now or user.disabled_at is not None:
+            if as_utc(sess.expires_at) <= now or user.disabled_at is not None:
                 return None
             viewer = Viewer(user.id, user.name, user.role, sess.csrf_token, sess.id, settings_of(user))
-            stale = now - _aware(sess.last_seen) > TOUCH_EVERY
+            stale = now - as_utc(sess.last_seen) > TOUCH_EVERY
         if stale:
             with self.web.store.transaction() as db:
                 db.execute(

@@ -18,8 +18,6 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from vigil import __version__
-from vigil.config import Settings
-from vigil.index.sync import data_root
 from vigil.server.limits import SharedLimiter
 from vigil.server.web.evidence import WebSettings, parse_roots
 from vigil.server.web.thumbs import ThumbCache
@@ -78,9 +76,9 @@ def is_call(request: Request) -> bool:
 class Web:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.settings = Settings()
+        self.settings = store.settings
         self.web_settings = WebSettings()
-        self.data = data_root(store, self.settings)
+        self.data = store.data_root
         self.scans_dir = self.data / "scans"
         self.thumbs = ThumbCache(
             self.data / "thumbs", self.settings.max_image_pixels, self.web_settings.thumb_cache_mb << 20

@@ -1,7 +1,7 @@
 """GET/POST /login and POST /logout.
 
 A failed login shows one message whatever the reason (unknown name, wrong password, locked, disabled);
-the reason goes to the audit chain. While an account is locked (vigil.users.check_login counts failures
+the reason goes to the audit chain. While an account is locked (vigil.store.users.check_login counts failures
 and backs off) the answer is 429 with Retry-After; so it is when one client address has tried more than
 VIGIL_LOGIN_ATTEMPTS_PER_MINUTE times in the last minute, whichever names it tried.
 """
@@ -13,8 +13,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from vigil import audit
-from vigil.users import check_login
+from vigil.store import audit
+from vigil.store.users import check_login
 
 from .auth import EVERYONE, LOGIN_COOKIE, SESSION_COOKIE, Guard, Sessions, lock_audit_chain, new_token, same
 from .core import Refused, Viewer, Web

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from vigil.categories import CATEGORIES
+from vigil.core.categories import CATEGORIES
 from vigil.review import QueueGroup, Scope
 from vigil.store.models import Case, Scan
 

@@ -18,7 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 
-from vigil import audit
+from vigil.store import audit
 from vigil.store.models import Case, Scan, ScanItem
 
 from .auth import ANALYSTS, EVERYONE, Guard, Sessions

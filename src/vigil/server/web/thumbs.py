@@ -25,7 +25,7 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 from vigil.report.thumbs import FORMATS
-from vigil.scan.runner import read_evidence
+from vigil.sources.locator import read_evidence
 
 SIZE = 320
 FRAMES = 4

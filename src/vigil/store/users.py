@@ -16,7 +16,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vigil.errors import VigilError
+from vigil.core.clock import as_utc
+from vigil.core.errors import VigilError
 from vigil.store.models import User
 
 ROLES = ("admin", "reviewer", "analyst")
@@ -70,10 +71,6 @@ def settings_of(user: User) -> dict[str, Any]:
     return {**DEFAULT_SETTINGS, **(user.settings or {})}
 
 
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-
-
 @dataclass(frozen=True)
 class LoginResult:
     user: User | None
@@ -90,8 +87,8 @@ def check_login(session: Session, name: str, password: str, now: datetime | None
         return LoginResult(None, "unknown user")
     if user.disabled_at is not None:
         return LoginResult(None, "account disabled")
-    if user.locked_until is not None and _aware(user.locked_until) > now:
-        wait = int((_aware(user.locked_until) - now).total_seconds()) + 1
+    if user.locked_until is not None and as_utc(user.locked_until) > now:
+        wait = int((as_utc(user.locked_until) - now).total_seconds()) + 1
         return LoginResult(None, "account locked", wait)
     if not password_matches(user.password_hash, password):
         user.failed_logins += 1

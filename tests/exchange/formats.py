@@ -24,8 +24,9 @@ from typing import ClassVar
 import pytest
 
 from vigil import exchange
-from vigil.errors import ImportFormatError
-from vigil.exchange.base import ExportRecord, Format, HashRecord
+from vigil.core.errors import ImportFormatError
+from vigil.core.records import ExportRecord, HashRecord
+from vigil.exchange.base import Format
 
 CARRIABLE = ("category", "series", "victim_identified", "source", "notes", "size", "quality")
 

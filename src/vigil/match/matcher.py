@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from vigil import signals
-from vigil.categories import KNOWN_GOOD
-from vigil.errors import VigilError
+from vigil.core.categories import KNOWN_GOOD
+from vigil.core.errors import VigilError
 from vigil.hashing import FileHashes
 from vigil.index import PDQIndex, sync
-from vigil.scan.tables import EntryTable, ExactTable, exact_tables
+from vigil.match.tables import EntryTable, ExactTable, exact_tables
 from vigil.signals.vpdq import Frames, VPDQSignal
 from vigil.store import Store, queries
 from vigil.store.bulk import iter_signal_rows
@@ -87,7 +87,7 @@ class Matcher:
                 floor = pdq_min_quality if pdq_min_quality is not None else floor
             thresholds[signal.name] = threshold
             min_quality[signal.name] = floor
-            perceptual[signal.name] = PDQIndex.open(sync.index_root(store) / signal.name, create=False)
+            perceptual[signal.name] = PDQIndex.open(store.index_root / signal.name, create=False)
         with store.session() as session:
             entries = EntryTable(session)
             exact: dict[str, ExactTable] = {}
