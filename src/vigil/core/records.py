@@ -3,7 +3,8 @@ entry of the store as exported (`ExportRecord`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,3 +38,13 @@ class ExportRecord:
     size: int | None
     media_type: str | None
     status: str = "active"
+
+
+class AsDict:
+    """For dataclasses whose JSON form is just their fields: ``as_dict()`` gives them as a dict, in field
+    order (nested values are kept as they are; give them an ``as_dict`` of their own if they need one)."""
+
+    __slots__ = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
