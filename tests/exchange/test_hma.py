@@ -68,8 +68,8 @@ from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
 from tests.exchange.formats import fake_hash
-from vigil.cli import Context
-from vigil.cli_hma import hma
+from vigil.cli.context import Context
+from vigil.cli.hma import hma_group as hma
 from vigil.core.records import HashRecord
 from vigil.exchange import hma as adapter
 from vigil.store import Store, queries

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from types import ModuleType
 
 import click
 
-from vigil.cli import Context, common
+from vigil.cli.context import Context, common, sync_index
 from vigil.core.categories import CATEGORIES
 from vigil.core.errors import VigilError
 
@@ -17,7 +16,7 @@ CATEGORY = click.Choice(list(CATEGORIES), case_sensitive=False)
 CATEGORY_METAVAR = f"[{'|'.join(CATEGORIES)}]"
 
 
-def _adapter() -> ModuleType:
+def adapter_module() -> ModuleType:
     try:
         from vigil.exchange import hma as adapter
     except ModuleNotFoundError as exc:
@@ -26,13 +25,13 @@ def _adapter() -> ModuleType:
 
 
 @click.group("hma")
-def hma() -> None:
+def hma_group() -> None:
     """Push hashes to, and pull them from, a bank of Meta's Hasher-Matcher-Actioner (HMA).
 
     HMA needs its curator role (ROLE_CURATOR); the bank must exist there."""
 
 
-@hma.command("push")
+@hma_group.command("push")
 @click.option("--url", required=True, envvar="VIGIL_HMA_URL", help=URL_HELP)
 @click.option("--bank", required=True, help=BANK_HELP)
 @click.option(
@@ -57,21 +56,19 @@ def push_cmd(obj: Context, url: str, bank: str, category: str | None, since: int
     known-good). A PDQ whose quality is below vigil's matching floor is left out."""
     from vigil.store import audit
 
-    adapter = _adapter()
+    adapter = adapter_module()
     with obj.store() as store:
         report = adapter.push(store, url, bank, category=category, since=since, actor=audit.cli_actor())
-    if obj.as_json:
-        click.echo(json.dumps(report.as_dict(), indent=2))
-        return
-    obj.say(
+    obj.emit(
+        report.as_dict(),
         f"{report.bank}: {report.entries} entries, {report.added} contents added "
         f"({report.hashes_added} hashes), {report.notes_updated} notes updated, {report.removed} removed, "
         f"{report.unchanged} unchanged, {report.skipped} with no hash HMA takes, "
-        f"{report.low_quality} low-quality PDQs left out"
+        f"{report.low_quality} low-quality PDQs left out",
     )
 
 
-@hma.command("pull")
+@hma_group.command("pull")
 @click.option("--url", required=True, envvar="VIGIL_HMA_URL", help=URL_HELP)
 @click.option("--bank", required=True, help=BANK_HELP)
 @click.option("--source", required=True, help="Who the hashes come from (recorded as their source).")
@@ -85,19 +82,16 @@ def push_cmd(obj: Context, url: str, bank: str, category: str | None, since: int
 @common
 def pull_cmd(obj: Context, url: str, bank: str, source: str, category: str | None) -> None:
     """Import an HMA bank's pdq and video md5/sha256 hashes, atomically; pulling again adds nothing."""
-    from vigil.cli import _sync_index
     from vigil.store import audit
 
-    adapter = _adapter()
+    adapter = adapter_module()
     with obj.store() as store:
         report = adapter.pull(store, url, bank, source=source, category=category, actor=audit.cli_actor())
-        _sync_index(obj, store)
-    if obj.as_json:
-        click.echo(json.dumps(report.as_dict(), indent=2))
-        return
-    obj.say(
+        sync_index(obj, store)
+    obj.emit(
+        report.as_dict(),
         f"{report.bank}: {report.bank_contents} contents, {report.entries_created} new entries, "
         f"{report.signals_added} new hashes, {report.assessments_added} new assessments, "
         f"{report.entries_updated} entries updated, {report.disabled} disabled and "
-        f"{report.unsupported} unsupported contents skipped"
+        f"{report.unsupported} unsupported contents skipped",
     )

@@ -1,4 +1,5 @@
-"""`vigil user ...` (review-app accounts) and `vigil audit ...` (the tamper-evident audit chain)."""
+"""`vigil user ...` (review-app accounts), `vigil apikey ...` (platforms' keys), `vigil audit ...` (the
+tamper-evident audit chain) and `vigil retract`: administering the store."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 
 import click
 
-from vigil.cli import Context, common
+from vigil.cli.context import Context, common, sync_index
 from vigil.core.errors import VigilError
 
 
@@ -16,7 +17,7 @@ def user_group() -> None:
     """Accounts for the review web app (admin, reviewer, analyst)."""
 
 
-def _read_password(name: str) -> str:
+def read_password(name: str) -> str:
     """From the terminal (asked twice, not echoed), or the first line of stdin when it is not a terminal."""
     if sys.stdin.isatty():
         return str(click.prompt(f"password for {name}", hide_input=True, confirmation_prompt=True))
@@ -35,14 +36,13 @@ def user_add(obj: Context, name: str, role: str) -> None:
     from vigil.store import audit
     from vigil.store.users import add_user
 
-    password = _read_password(name)
+    password = read_password(name)
     with obj.store() as store, store.transaction() as session:
         audit.append(session, audit.Event(audit.cli_actor(), "user.add", f"user:{name}", {"role": role}))
         user = add_user(session, name, role, password)
-    if obj.as_json:
-        click.echo(json.dumps({"id": user.id, "name": user.name, "role": user.role}))
-    else:
-        obj.say(f"user {name!r} added as {role}")
+    obj.emit(
+        {"id": user.id, "name": user.name, "role": user.role}, f"user {name!r} added as {role}", indent=None
+    )
 
 
 @user_group.command("list")
@@ -65,12 +65,13 @@ def user_list(obj: Context) -> None:
             }
             for u in users
         ]
-    if obj.as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    for r in rows:
-        state = "disabled" if r["disabled"] else ("locked" if r["locked_until"] else "")
-        click.echo(f"{r['name']}\t{r['role']}\t{state}".rstrip())
+
+    def table() -> None:
+        for r in rows:
+            state = "disabled" if r["disabled"] else ("locked" if r["locked_until"] else "")
+            click.echo(f"{r['name']}\t{r['role']}\t{state}".rstrip())
+
+    obj.emit(rows, table)
 
 
 @user_group.command("unlock")
@@ -78,7 +79,7 @@ def user_list(obj: Context) -> None:
 @common
 def user_unlock(obj: Context, name: str) -> None:
     """Clear an account's failed-login lock."""
-    _change_user(obj, name, "user.unlock")
+    change_user(obj, name, "user.unlock")
 
 
 @user_group.command("disable")
@@ -86,7 +87,7 @@ def user_unlock(obj: Context, name: str) -> None:
 @common
 def user_disable(obj: Context, name: str) -> None:
     """Disable an account and end its sessions."""
-    _change_user(obj, name, "user.disable")
+    change_user(obj, name, "user.disable")
 
 
 @user_group.command("passwd")
@@ -94,10 +95,10 @@ def user_disable(obj: Context, name: str) -> None:
 @common
 def user_passwd(obj: Context, name: str) -> None:
     """Set a new password (prompted, or read from stdin); ends the account's sessions."""
-    _change_user(obj, name, "user.passwd", _read_password(name))
+    change_user(obj, name, "user.passwd", read_password(name))
 
 
-def _change_user(obj: Context, name: str, action: str, password: str | None = None) -> None:
+def change_user(obj: Context, name: str, action: str, password: str | None = None) -> None:
     from sqlalchemy import delete, select
 
     from vigil.core.clock import utcnow
@@ -136,22 +137,20 @@ def audit_verify(obj: Context, expect: str | None) -> None:
 
     with obj.store() as store:
         report = audit.verify(store, expect=expect)
-    if obj.as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "ok": report.ok,
-                    "rows": report.rows,
-                    "head_id": report.head_id,
-                    "head_hash": report.head_hash,
-                    "problems": report.problems,
-                }
-            )
-        )
-    else:
+
+    def lines() -> None:
         for text in report.problems:
             click.echo(text, err=True)
         click.echo(f"{report.rows} rows; head {report.head_id} {report.head_hash}")
+
+    data = {
+        "ok": report.ok,
+        "rows": report.rows,
+        "head_id": report.head_id,
+        "head_hash": report.head_hash,
+        "problems": report.problems,
+    }
+    obj.emit(data, lines, indent=None)
     if not report.ok:
         raise click.exceptions.Exit(1)
     obj.say("audit chain intact")
@@ -173,11 +172,90 @@ def audit_list(obj: Context, last: int, action: str | None) -> None:
         if action:
             query = query.where(Audit.action == action)
         rows = audit.events_of(reversed(session.scalars(query).all()))
-    if obj.as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    for r in rows:
-        details = json.dumps(r["details"], sort_keys=True) if r["details"] else ""
-        click.echo(
-            f"{r['id']}\t{r['at']}\t{r['actor']}\t{r['action']}\t{r['target'] or ''}\t{details}".rstrip()
-        )
+
+    def table() -> None:
+        for r in rows:
+            details = json.dumps(r["details"], sort_keys=True) if r["details"] else ""
+            click.echo(
+                f"{r['id']}\t{r['at']}\t{r['actor']}\t{r['action']}\t{r['target'] or ''}\t{details}".rstrip()
+            )
+
+    obj.emit(rows, table)
+
+
+@click.group("apikey")
+def apikey_group() -> None:
+    """Keys platforms use to call the matching API."""
+
+
+@apikey_group.command("create")
+@click.argument("name")
+@click.option(
+    "--scopes", default="lookup", show_default=True, help="Comma-separated: lookup, submit, changes."
+)
+@click.option(
+    "--rate-limit", type=click.IntRange(min=0), default=100, show_default=True, help="Requests/s; 0 = none."
+)
+@common
+def apikey_create(obj: Context, name: str, scopes: str, rate_limit: int) -> None:
+    """Create a key and print it once (only its SHA-256 is kept)."""
+    from vigil.store import apikeys, audit
+
+    wanted = sorted({s.strip() for s in scopes.split(",") if s.strip()})
+    if not wanted or any(s not in apikeys.SCOPES for s in wanted):
+        raise click.BadParameter(f"scopes must be among {', '.join(apikeys.SCOPES)}", param_hint="--scopes")
+    with obj.store() as store, store.transaction() as session:
+        details = {"scopes": wanted, "rate_limit": rate_limit}
+        audit.append(session, audit.Event(audit.cli_actor(), "apikey.create", f"apikey:{name}", details))
+        key = apikeys.create_key(session, name, wanted, rate_limit)
+
+    def lines() -> None:
+        click.echo(key)
+        obj.say(f"API key {name!r} ({', '.join(wanted)}, {rate_limit or 'no'} requests/s): shown only now")
+
+    obj.emit({"name": name, "key": key, "scopes": wanted, "rate_limit": rate_limit}, lines, indent=None)
+
+
+@apikey_group.command("revoke")
+@click.argument("name")
+@common
+def apikey_revoke(obj: Context, name: str) -> None:
+    """Revoke a key: its calls are refused from now on."""
+    from vigil.store import apikeys, audit
+
+    with obj.store() as store, store.transaction() as session:
+        audit.append(session, audit.Event(audit.cli_actor(), "apikey.revoke", f"apikey:{name}"))
+        apikeys.revoke_key(session, name)
+    obj.say(f"revoked {name!r}")
+
+
+@click.command("retract")
+@click.argument("entries", nargs=-1, required=True)
+@click.option("--restore", is_flag=True, help="Make retracted entries active again.")
+@common
+def retract_cmd(obj: Context, entries: tuple[str, ...], restore: bool) -> None:
+    """Retract known entries (they stop matching and leave exports), by id or as SIGNAL:HEX."""
+    from vigil import signals
+    from vigil.store.bulk import lookup_signal_owners
+    from vigil.store.ingest import set_status
+
+    with obj.store() as store:
+        with store.transaction() as session:
+            ids: list[int] = []
+            for text in entries:
+                if text.isdigit():
+                    ids.append(int(text))
+                    continue
+                name, _, value = text.partition(":")
+                try:
+                    raw = signals.get(name).parse(value)
+                except (KeyError, ValueError) as exc:
+                    raise click.BadParameter(f"{text}: {exc}", param_hint="ENTRIES") from None
+                owner = lookup_signal_owners(session.connection(), name, [raw]).get(raw)
+                if owner is None:
+                    raise click.BadParameter(f"{text}: no such hash in the store", param_hint="ENTRIES")
+                ids.append(owner)
+            changed = set_status(session, ids, "active" if restore else "retracted")
+        sync_index(obj, store)
+    verb = "restored" if restore else "retracted"
+    obj.emit({"changed": changed}, f"{verb} {len(changed)} entries", indent=None)
