@@ -19,15 +19,19 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 ROOT = SRC / "vigil"
 
 # Top to bottom: a package imports only from the rows above it. `vigil` itself holds only __version__.
+# Names not in the tree yet are the rooms the open issues' capabilities go in (README "Architecture").
 LAYERS: list[tuple[str, ...]] = [
-    ("vigil", "core"),
-    ("config",),
-    ("signals", "media", "sources", "store", "models"),
-    ("hashing", "index", "meta"),
-    ("match",),
-    ("scan", "exchange", "review", "faces", "chats", "watch", "cluster"),
-    ("report",),
-    ("server", "cli", "demo", "__main__"),
+    ("vigil", "core"),  # errors, categories, records, file I/O, clock: nothing of vigil
+    ("config",),  # Settings, built once at the edge
+    ("signals", "media", "sources", "store", "models"),  # hash types, decoding, evidence, the store
+    ("hashing", "index", "meta", "faces"),  # one read feeds every signal; perceptual indexes
+    ("match",),  # known hashes -> matches, for scan, API and live watch alike
+    ("scan", "exchange", "chats", "watch"),  # the pipeline; hash-set formats; conversations; streams
+    ("review", "cluster"),  # grading what scans and platforms found; scans spread over Dask
+    ("report",),  # what a person reads from a scan or case
+    ("demo",),  # a benign store, evidence and scan, end to end
+    ("server", "cli"),  # the two faces
+    ("__main__",),  # `python -m vigil`
 ]
 RANK = {package: row for row, packages in enumerate(LAYERS) for package in packages}
 
@@ -106,7 +110,7 @@ def test_imports_go_only_up_the_stack() -> None:
             continue
         if RANK[target] >= RANK[source]:
             wrong.append(f"{imp.module}:{imp.line} imports {imp.target} ({source} may not use {target})")
-    assert wrong == []
+    assert not wrong, "\n".join(wrong)
 
 
 def test_no_private_names_across_modules() -> None:
@@ -116,7 +120,7 @@ def test_no_private_names_across_modules() -> None:
         for name in imp.names
         if name.startswith("_") and not name.startswith("__")
     ]
-    assert wrong == []
+    assert not wrong, "\n".join(wrong)
 
 
 def test_no_import_cycles() -> None:
@@ -126,7 +130,7 @@ def test_no_import_cycles() -> None:
             if target in ALL and target != imp.module:
                 graph[imp.module].add(target)
     cycles = [sorted(c) for c in strongly_connected(graph) if len(c) > 1]
-    assert cycles == []
+    assert not cycles, "\n".join(" <-> ".join(c) for c in cycles)
 
 
 def strongly_connected(graph: dict[str, set[str]]) -> list[set[str]]:
@@ -198,4 +202,4 @@ def test_modules_and_functions_stay_readable(name: str) -> None:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES  # type: ignore[operator]
     ]
-    assert long == []
+    assert not long, f"{name}: functions over {MAX_FUNCTION_LINES} lines: {long}"
