@@ -106,7 +106,7 @@ def test_imports_go_only_up_the_stack() -> None:
     wrong = []
     for imp in IMPORTS:
         source, target = top_package(imp.module), top_package(imp.target)
-        if source == target or target == "vigil" and imp.names == ("__version__",):
+        if source == target or (target == "vigil" and imp.names == ("__version__",)):
             continue
         if RANK[target] >= RANK[source]:
             wrong.append(f"{imp.module}:{imp.line} imports {imp.target} ({source} may not use {target})")
@@ -180,7 +180,10 @@ def test_the_table_catches_a_wrong_edge(tmp_path: Path) -> None:
     a.parent.mkdir(parents=True)
     a.write_text("from vigil.scan.runner import _private\nfrom vigil.store import b\n")
     found = list(imports_of("vigil.store.a", a))
-    assert [(i.target, i.names) for i in found] == [("vigil.scan.runner", ("_private",)), ("vigil.store", ("b",))]
+    assert [(i.target, i.names) for i in found] == [
+        ("vigil.scan.runner", ("_private",)),
+        ("vigil.store", ("b",)),
+    ]
     assert RANK[top_package("vigil.scan.runner")] > RANK[top_package("vigil.store.a")]
     components = strongly_connected({"a": {"b"}, "b": {"a"}, "c": {"a"}, "d": set()})
     assert sorted(map(sorted, components)) == [["a", "b"], ["c"], ["d"]]

@@ -181,7 +181,7 @@ def test_grade_then_rescan_finds_the_picture_known(any_store: Store, tmp_path: P
         cast_vote(s, graded.item_id, reviewer, Grade("X", series="orchard"), settings)  # one vote of two
     sync_index(any_store)
     second = scan(any_store, ev, tmp_path / "out2")
-    records = {Path(r["path"]).name: r for r in journal.read(tmp_path / "out2" / "items.jsonl")}
+    records = {Path(r.path).name: r.as_json() for r in journal.read(tmp_path / "out2" / "items.jsonl")}
     assert records["noise-81.png"]["verdict"] == "known"
     best = records["noise-81.png"]["matches"][0]
     assert (best["category"], best["series"], best["source"]) == ("X", "orchard", "review")

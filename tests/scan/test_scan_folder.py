@@ -212,11 +212,11 @@ def test_unreadable_file_is_an_error_item(tmp_path: Path) -> None:
     matcher = Matcher.from_store(store)
     config = WorkerConfig(DecodeLimits(), True)
     [gone] = process_with(Item("ev/gone.jpg", str(tmp_path / "gone.jpg"), 10), config, matcher)
-    assert gone["status"] == "error" and gone["verdict"] == "error"
-    assert "No such file" in gone["error"]
+    assert gone.status == "error" and gone.verdict == "error"
+    assert gone.error is not None and "No such file" in gone.error
     (tmp_path / "adir").mkdir()
     [isdir] = process_with(Item("ev/adir", str(tmp_path / "adir"), 0), config, matcher)
-    assert isdir["status"] == "error" and "directory" in isdir["error"].lower()
+    assert isdir.status == "error" and isdir.error is not None and "directory" in isdir.error.lower()
 
 
 def test_workers_agree_and_scan_is_recorded_in_store(case: dict) -> None:

@@ -114,7 +114,7 @@ def run_demo(out: Path, settings: Settings, db_given: bool, say: Callable[[str],
         summary = run_scan(store, options)
         t = lap("scan_s", t)
 
-        recall = measure(journal.read(scan_out / "items.jsonl"), rows, str(root))
+        recall = measure((r.as_json() for r in journal.read(scan_out / "items.jsonl")), rows, str(root))
         summary["recall"] = recall
         journal.write_json_atomic(scan_out / "summary.json", summary)
         write_reports(scan_out, thumbnails=settings.thumbnails, max_pixels=limits.max_pixels)

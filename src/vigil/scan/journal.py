@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from vigil.core.fsio import atomic_write
+from vigil.core.records import ItemRecord
 
-def encode(record: dict[str, Any]) -> str:
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+def encode(record: ItemRecord) -> str:
+    return json.dumps(record.as_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def recover(path: Path, tops: set[str] | None = None) -> set[str]:
@@ -58,26 +60,17 @@ def top_of(path: str, tops: set[str]) -> str | None:
 
 
 def _rewrite_without(path: Path, drop: set[str]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out, open(path, encoding="utf-8") as fh:
-            for line in fh:
-                if json.loads(line)["path"] not in drop:
-                    out.write(line)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path) as out, open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if json.loads(line)["path"] not in drop:
+                out.write(line)
 
 
-def read(path: Path) -> Iterator[dict[str, Any]]:
+def read(path: Path) -> Iterator[ItemRecord]:
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             if line.strip():
-                yield json.loads(line)
+                yield ItemRecord.from_json(json.loads(line))
 
 
 class Writer:
@@ -89,10 +82,10 @@ class Writer:
         self._every = flush_every
         self._pending = 0
 
-    def write(self, record: dict[str, Any]) -> None:
+    def write(self, record: ItemRecord) -> None:
         self.write_group([record])
 
-    def write_group(self, records: list[dict[str, Any]], part: str | None = None) -> None:
+    def write_group(self, records: list[ItemRecord], part: str | None = None) -> None:
         """One evidence file's records: those spilled to the `part` file (if any), then `records` (which
         end with the file's own record). A kill part-way leaves a group without its own record, which
         `recover` drops."""
@@ -118,12 +111,6 @@ class Writer:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, ensure_ascii=False)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_write(path) as fh:
+        json.dump(data, fh, indent=2, ensure_ascii=False)
+        fh.write("\n")

@@ -21,6 +21,7 @@ from typing import Any
 from vigil import signals
 from vigil.config import Settings
 from vigil.core.errors import VigilError
+from vigil.core.records import ItemRecord
 from vigil.match.matcher import Matcher
 from vigil.media import DecodeLimits
 from vigil.scan import journal
@@ -86,7 +87,7 @@ def run_scan(store: Store, options: ScanOptions) -> dict[str, Any]:
     done = journal.recover(items_path, tops) if options.resume else set()
     todo: list[Item] = []
     skipped: list[dict[str, str]] = []
-    unreadable: list[dict[str, Any]] = []
+    unreadable: list[ItemRecord] = []
     for found in everything:
         if isinstance(found, Skipped):
             skipped.append({"path": found.path, "reason": found.reason})
@@ -209,22 +210,21 @@ def _check_paths(evidence: Iterable[str], out: Path) -> None:
             raise VigilError(f"--out {out} is inside the evidence {root}; vigil never writes to evidence")
 
 
-def scan_item_row(record: dict[str, Any]) -> dict[str, Any]:
+def scan_item_row(record: ItemRecord) -> dict[str, Any]:
     """A journal record as the store's `scan_item` row (without its scan id)."""
-    hashes = {s.name: record[s.name] for s in signals.all_signals() if record.get(s.name)}
-    quality = {
-        s.name: record[f"{s.name}_quality"]
-        for s in signals.image_signals()
-        if record.get(f"{s.name}_quality") is not None
-    }
     return {
-        "path": record["path"],
-        "size": record.get("size"),
-        "media_type": record.get("media_type"),
-        "hashes": hashes,
-        "quality": quality or None,
-        "status": record["status"],
-        "error": record.get("error"),
-        "verdict": record["verdict"],
-        "matches": record.get("matches") or None,
+        "path": record.path,
+        "size": record.size,
+        "media_type": record.media_type,
+        "hashes": {s.name: record.hashes[s.name] for s in signals.all_signals() if record.hashes.get(s.name)},
+        "quality": {
+            s.name: record.quality[s.name]
+            for s in signals.image_signals()
+            if record.quality.get(s.name) is not None
+        }
+        or None,
+        "status": record.status,
+        "error": record.error,
+        "verdict": record.verdict,
+        "matches": record.matches or None,
     }

@@ -4,15 +4,70 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import vigil
+from vigil.core.records import ItemRecord
 from vigil.scan import journal
+from vigil.sources import locator
 from vigil.store import Store, queries
 
 VERDICTS = ("known", "similar", "known_good", "unknown", "error")
+
+
+@dataclass(slots=True)
+class Tally:
+    """What the journal's records add up to."""
+
+    evidence: list[str]
+    items: int = 0
+    files_read: int = 0
+    bytes_read: int = 0
+    errors: int = 0
+    verdicts: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(VERDICTS, 0)))
+    categories: Counter[str] = field(default_factory=Counter)
+    series: Counter[str] = field(default_factory=Counter)
+    manifests: dict[str, list[str]] = field(default_factory=dict)
+    per_root: dict[str, list[int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.manifests = {root: [] for root in self.evidence}
+        self.per_root = {root: [0, 0] for root in self.evidence}
+
+    def add(self, rec: ItemRecord) -> None:
+        self.items += 1
+        self.verdicts[rec.verdict] += 1
+        if rec.hashes.get("sha256") is not None:
+            self.files_read += 1
+            self.bytes_read += rec.size or 0
+        if rec.status == "error":
+            self.errors += 1
+        if rec.verdict in ("known", "similar") and rec.matches:
+            best = rec.matches[0]
+            self.categories[best["category"] or "ungraded"] += 1
+            if best.get("series"):
+                self.series[best["series"]] += 1
+        root = _root_of(rec.path, self.evidence)
+        if root is not None:
+            self.per_root[root][0] += 1
+            self.per_root[root][1] += rec.size or 0
+            self.manifests[root].append(f"{rec.hashes.get('sha256') or '-'}  {rec.path}")
+
+    def evidence_rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "path": root,
+                "type": "folder" if Path(root).is_dir() else "file",
+                "files": self.per_root[root][0],
+                "bytes": self.per_root[root][1],
+                # A folder's hash is the SHA-256 of its sorted "sha256  path" manifest lines.
+                "sha256": hashlib.sha256("\n".join(sorted(self.manifests[root])).encode()).hexdigest(),
+            }
+            for root in self.evidence
+        ]
 
 
 def build_summary(
@@ -27,82 +82,56 @@ def build_summary(
     store: Store,
     case: str | None,
 ) -> dict[str, Any]:
-    verdicts: Counter[str] = Counter({v: 0 for v in VERDICTS})
-    categories: Counter[str] = Counter()
-    series: Counter[str] = Counter()
-    items = files_read = bytes_read = errors = 0
-    manifests: dict[str, list[str]] = {root: [] for root in evidence}
-    per_root: dict[str, list[int]] = {root: [0, 0] for root in evidence}
+    tally = Tally(evidence)
     for rec in journal.read(items_path):
-        items += 1
-        verdicts[rec["verdict"]] += 1
-        if rec.get("sha256") is not None:
-            files_read += 1
-            bytes_read += rec.get("size") or 0
-        if rec["status"] == "error":
-            errors += 1
-        if rec["verdict"] in ("known", "similar") and rec["matches"]:
-            best = rec["matches"][0]
-            categories[best["category"] or "ungraded"] += 1
-            if best.get("series"):
-                series[best["series"]] += 1
-        root = _root_of(rec["path"], evidence)
-        if root is not None:
-            per_root[root][0] += 1
-            per_root[root][1] += rec.get("size") or 0
-            manifests[root].append(f"{rec.get('sha256') or '-'}  {rec['path']}")
+        tally.add(rec)
     duration = (finished - started).total_seconds()
     hash_s = max(timings.get("hash_s", duration), 1e-9)
-    with store.session() as session:
-        store_stats = queries.stats(session)
-        fingerprint = queries.fingerprint(session)
     return {
         "vigil_version": vigil.__version__,
         "scan_id": None,
         "case": case,
-        "evidence": [
-            {
-                "path": root,
-                "type": "folder" if Path(root).is_dir() else "file",
-                "files": per_root[root][0],
-                "bytes": per_root[root][1],
-                # A folder's hash is the SHA-256 of its sorted "sha256  path" manifest lines.
-                "sha256": hashlib.sha256("\n".join(sorted(manifests[root])).encode()).hexdigest(),
-            }
-            for root in evidence
-        ],
-        "store": {
-            "url": _redact(store.url),
-            "fingerprint": fingerprint,
-            "entries": store_stats["entries"],
-            "signals": store_stats["signals"],
-            "change_seq": store_stats["change_seq"],
-        },
+        "evidence": tally.evidence_rows(),
+        "store": store_facts(store),
         "started_at": started.isoformat(),
         "finished_at": finished.isoformat(),
         "duration_s": round(duration, 3),
         "counts": {
-            "items": items,
-            "files_read": files_read,
-            "bytes_read": bytes_read,
-            "errors": errors,
+            "items": tally.items,
+            "files_read": tally.files_read,
+            "bytes_read": tally.bytes_read,
+            "errors": tally.errors,
             "skipped": len(skipped),
         },
-        "verdicts": dict(verdicts),
-        "categories": dict(sorted(categories.items())),
-        "series": dict(sorted(series.items())),
+        "verdicts": dict(tally.verdicts),
+        "categories": dict(sorted(tally.categories.items())),
+        "series": dict(sorted(tally.series.items())),
         "skipped": skipped,
         "timings": {k: round(v, 3) for k, v in timings.items()},
         "throughput": {
-            "files_per_s": round(files_read / hash_s, 1),
-            "mb_per_s": round(bytes_read / hash_s / 1e6, 2),
+            "files_per_s": round(tally.files_read / hash_s, 1),
+            "mb_per_s": round(tally.bytes_read / hash_s / 1e6, 2),
         },
         "settings": settings,
     }
 
 
+def store_facts(store: Store) -> dict[str, Any]:
+    """Which store the scan matched against, and how it stood (a court asks what was known then)."""
+    with store.session() as session:
+        stats = queries.stats(session)
+        fingerprint = queries.fingerprint(session)
+    return {
+        "url": _redact(store.url),
+        "fingerprint": fingerprint,
+        "entries": stats["entries"],
+        "signals": stats["signals"],
+        "change_seq": stats["change_seq"],
+    }
+
+
 def _root_of(path: str, roots: list[str]) -> str | None:
-    outer = path.split("!/", 1)[0]
+    outer = locator.split(path)[0]
     for root in roots:
         if outer == root or outer.startswith(root.rstrip("/") + "/"):
             return root

@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 
 from vigil import signals, sources
 from vigil.core.fsio import open_readonly
+from vigil.core.records import ItemRecord
 from vigil.hashing import FileHashes, hash_stream
 from vigil.match.matcher import Matcher, verdict
 from vigil.media import DecodeLimits, is_video, sniff
@@ -52,7 +53,7 @@ class TaskResult:
     there are more than `Sink.KEEP` of them, the rest in `records`; in that order, own record last."""
 
     item: Item
-    records: list[dict[str, Any]]
+    records: list[ItemRecord]
     part: str | None = None
 
 
@@ -63,11 +64,11 @@ class Sink:
 
     def __init__(self, spill_dir: str | None) -> None:
         self.spill_dir = spill_dir
-        self.records: list[dict[str, Any]] = []
+        self.records: list[ItemRecord] = []
         self.part: str | None = None
         self._fh: Any = None
 
-    def append(self, record: dict[str, Any]) -> None:
+    def append(self, record: ItemRecord) -> None:
         self.records.append(record)
         if len(self.records) >= self.KEEP and self.spill_dir is not None:
             if self._fh is None:
@@ -106,13 +107,13 @@ def run_task(item: Item, config: WorkerConfig, matcher: Matcher) -> TaskResult:
     return sink.result(item)
 
 
-def process_with(item: Item, config: WorkerConfig, matcher: Matcher) -> list[dict[str, Any]]:
+def process_with(item: Item, config: WorkerConfig, matcher: Matcher) -> list[ItemRecord]:
     """`run_task` with every record in memory (for callers that want a list)."""
     result = run_task(item, config, matcher)
     if result.part is None:
         return result.records
     with open(result.part, encoding="utf-8") as fh:
-        spilled = [json.loads(line) for line in fh]
+        spilled = [ItemRecord.from_json(json.loads(line)) for line in fh]
     os.unlink(result.part)
     return spilled + result.records
 
@@ -163,7 +164,7 @@ class _Hasher:
         depth: int,
         real_path: str | None = None,
         warning: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> ItemRecord:
         """Hash one file or member (and look into it if it is a container); return its record."""
         record = empty_record(path, size if size is not None and size >= 0 else None, deleted)
         spill = _Spill(self.limits)
@@ -179,25 +180,23 @@ class _Hasher:
                     tee=None if real_path else spill.feed,
                 )
         except OSError as exc:
-            record["error"] = f"cannot read: {exc.strerror or exc}"
+            record.error = f"cannot read: {exc.strerror or exc}"
             spill.close()
             return record
         except (LimitExceeded, TimeoutError) as exc:
-            record["error"] = str(exc)
+            record.error = str(exc)
             spill.close()
             return record
         except Exception as exc:  # a decoder's own exception type: the item fails, the scan goes on
-            record["error"] = f"cannot read: {type(exc).__name__}: {exc}"
+            record.error = f"cannot read: {type(exc).__name__}: {exc}"
             spill.close()
             return record
         self._fill(record, hashes, warning)
         try:
             kind = sources.detect(hashes.head, path)
-            if kind is not None and record["verdict"] != "known_good":
+            if kind is not None and record.verdict != "known_good":
                 if depth >= self.limits.max_depth:
-                    self._fail(
-                        record, f"{kind.kind} nested deeper than {self.limits.max_depth} levels (not opened)"
-                    )
+                    record.fail(f"{kind.kind} nested deeper than {self.limits.max_depth} levels (not opened)")
                 else:
                     stream = open(real_path, "rb") if real_path else spill.reader()  # noqa: SIM115
                     with stream:
@@ -214,7 +213,7 @@ class _Hasher:
         real_path: str | None,
         depth: int,
         deleted: bool,
-        record: dict[str, Any],
+        record: ItemRecord,
     ) -> None:
         container = kind(stream, path, self.limits, real_path)
         share = _Share(self.shard, self.container_size) if depth == 0 and self.shard else None
@@ -240,27 +239,26 @@ class _Hasher:
                     )
                 )
         except (ContainerError, LimitExceeded) as exc:
-            self._fail(record, str(exc))
+            record.fail(str(exc))
         except Exception as exc:  # a library's own exception on hostile input: reported, never fatal
-            self._fail(record, f"cannot read {kind.kind}: {type(exc).__name__}: {exc}")
+            record.fail(f"cannot read {kind.kind}: {type(exc).__name__}: {exc}")
         finally:
             container.close()
 
-    def _fill(self, record: dict[str, Any], hashes: FileHashes, warning: str | None) -> None:
-        record.update(hashes.as_fields())
+    def _fill(self, record: ItemRecord, hashes: FileHashes, warning: str | None) -> None:
+        fields = hashes.as_fields()
+        record.size = fields["size"]
+        for sig in signals.all_signals():
+            record.hashes[sig.name] = fields[sig.name]
+            if sig.kind == "image":
+                record.quality[sig.name] = fields[f"{sig.name}_quality"]
+        record.media_type = fields["media_type"]
         matches = self.matcher.match(hashes)
         error = hashes.error or warning
-        record["status"] = "error" if error else "ok"
-        record["error"] = error
-        record["verdict"] = verdict(matches, hashes.error is not None)
-        record["matches"] = [m.as_dict() for m in matches]
-
-    @staticmethod
-    def _fail(record: dict[str, Any], reason: str) -> None:
-        record["status"] = "error"
-        record["error"] = f"{record['error']}; {reason}" if record["error"] else reason
-        if record["verdict"] == "unknown":
-            record["verdict"] = "error"
+        record.status = "error" if error else "ok"
+        record.error = error
+        record.verdict = verdict(matches, hashes.error is not None)
+        record.matches = [m.as_dict() for m in matches]
 
 
 class _Share:
@@ -333,23 +331,13 @@ def _deadline(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def empty_record(
-    path: str, size: int | None, deleted: bool = False, error: str | None = None
-) -> dict[str, Any]:
-    """The record of an item that could not be hashed; also fixes the key order of every record."""
-    record: dict[str, Any] = {"path": path, "size": size}
-    for sig in signals.all_signals():
-        record[sig.name] = None
-        if sig.kind == "image":
-            record[f"{sig.name}_quality"] = None
-    record.update(
-        {
-            "media_type": None,
-            "deleted": deleted,
-            "status": "error",
-            "error": error,
-            "verdict": "error",
-            "matches": [],
-        }
+def empty_record(path: str, size: int | None, deleted: bool = False, error: str | None = None) -> ItemRecord:
+    """The record of an item not hashed (yet): every signal present, none computed, verdict error."""
+    return ItemRecord(
+        path,
+        size,
+        hashes={sig.name: None for sig in signals.all_signals()},
+        quality={sig.name: None for sig in signals.image_signals()},
+        deleted=deleted,
+        error=error,
     )
-    return record
