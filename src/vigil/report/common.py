@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 # Most severe first (DESIGN.md §3); anything else (None, an unknown code) sorts after these.
 CATEGORY_ORDER = ("A", "B", "C", "I", "X", "P", "N", "G")
@@ -58,18 +55,3 @@ def best_match(item: dict[str, Any]) -> dict[str, Any]:
     if not matches:
         return {}
     return min(matches, key=lambda m: (m.get("distance") or 0, severity(m.get("category"))))
-
-
-@contextmanager
-def atomic_writer(path: Path, newline: str | None = None) -> Iterator[IO[str]]:
-    """A text file handle on a temporary file next to `path`, moved over `path` only on success."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise

@@ -13,7 +13,8 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from vigil.report.common import MATCH_FIELDS, atomic_writer, best_match, is_reported, read_items
+from vigil.core.fsio import atomic_write
+from vigil.report.common import MATCH_FIELDS, best_match, is_reported, read_items
 
 COLUMNS = (
     "path",
@@ -55,7 +56,7 @@ def report_row(item: dict[str, Any]) -> list[str | int | float]:
 def write_report_csv(out_dir: Path) -> Path:
     """Write out_dir/report.csv from out_dir/items.jsonl (streamed) and return its path."""
     path = out_dir / "report.csv"
-    with atomic_writer(path, newline="") as fh:
+    with atomic_write(path, newline="") as fh:
         writer = csv.writer(fh)  # RFC 4180: CRLF rows, so a CR inside a path gets quoted too
         writer.writerow(COLUMNS)
         for item in read_items(out_dir):

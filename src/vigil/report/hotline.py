@@ -33,6 +33,7 @@ from typing import Any
 from vigil import __version__
 from vigil.core.categories import to_vics
 from vigil.core.errors import VigilError
+from vigil.core.fsio import write_text_atomic
 
 HASHES = ("md5", "sha1", "sha256", "pdq")
 CSV_COLUMNS = (
@@ -134,8 +135,8 @@ def write(report: dict[str, Any], out: Path) -> list[Path]:
         writer.writerow(["" if row.get(c) is None else row.get(c) for c in CSV_COLUMNS])
     written = []
     for name, body in (("report.json", text), ("files.csv", table.getvalue())):
-        (out / name).write_text(body, encoding="utf-8")
+        write_text_atomic(out / name, body)
         written.append(out / name)
     sums = "".join(f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n" for p in written)
-    (out / "SHA256SUMS").write_text(sums)
+    write_text_atomic(out / "SHA256SUMS", sums)
     return [*written, out / "SHA256SUMS"]

@@ -17,8 +17,9 @@ from typing import Any
 
 import jinja2
 
+from vigil.core.fsio import atomic_write
 from vigil.report.collect import collect, group_matches
-from vigil.report.common import atomic_writer, read_items, read_summary
+from vigil.report.common import read_items, read_summary
 from vigil.report.view import summary_view
 
 Thumbnail = Callable[[dict[str, Any]], bytes | None]
@@ -40,7 +41,7 @@ def write_report_html(
     script = env.loader.get_source(env, SCRIPT)[0] if env.loader else ""
     template = env.get_template(TEMPLATE)
     path = out_dir / "report.html"
-    with atomic_writer(path) as fh:
+    with atomic_write(path) as fh:
         for chunk in template.generate(
             s=summary_view(read_summary(out_dir), collected),
             groups=group_matches(collected.matches),
