@@ -1,4 +1,5 @@
-"""7z archives through py7zr (imported only when a 7z archive turns up: it costs ~80 ms to import).
+"""7z archives read through py7zr (this module is imported only when a 7z archive turns up: py7zr costs
+~80 ms to import).
 
 Solid archives decompress front to back, so members are expanded in one pass into bounded spill buffers
 (memory, then a temporary file in the scan's spill folder).
@@ -7,31 +8,29 @@ Solid archives decompress front to back, so members are expanded in one pass int
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import BinaryIO
 
 import py7zr
 import py7zr.io
 
-from vigil.sources.archive import SLACK, ratio_problem, stream_size, unsafe_name
+from vigil.sources.archive.common import SLACK, ratio_problem, stream_size, unsafe_name
 from vigil.sources.base import ContainerError, Entry, LimitExceeded, Limits, Member, Problem, Spill
 
-if TYPE_CHECKING:
-    from vigil.sources.archive import SevenZipArchive
 
-
-def entries(self: SevenZipArchive) -> Iterator[Entry]:
+def entries(stream: BinaryIO, limits: Limits) -> Iterator[Entry]:
+    """The members and problems of the 7z archive `stream` (`SevenZipArchive.entries`)."""
     try:
-        sz = py7zr.SevenZipFile(self.stream, mode="r")
+        sz = py7zr.SevenZipFile(stream, mode="r")
     except py7zr.PasswordRequired:
         raise ContainerError("encrypted (header encrypted; names not readable)") from None
     except (py7zr.Bad7zFile, OSError, EOFError, ValueError, KeyError) as exc:
         raise ContainerError(f"cannot read 7z archive: {exc}") from exc
     with sz:
         infos = [i for i in sz.list() if not i.is_directory]
-        if len(infos) > self.limits.max_members:
-            yield Problem("…", f"member limit reached ({self.limits.max_members:,}); not read")
+        if len(infos) > limits.max_members:
+            yield Problem("…", f"member limit reached ({limits.max_members:,}); not read")
             return
-        stored = stream_size(self.stream)
+        stored = stream_size(stream)
         if sz.needs_password():
             for info in infos:
                 yield Problem(info.filename, "encrypted", info.uncompressed)
@@ -39,8 +38,8 @@ def entries(self: SevenZipArchive) -> Iterator[Entry]:
         wanted = []
         total = sum(i.uncompressed for i in infos)
         for info in infos:
-            problem = ratio_problem(info.filename, info.uncompressed, stored, self.limits)
-            if problem is None and total > max(self.limits.max_ratio * stored, SLACK):
+            problem = ratio_problem(info.filename, info.uncompressed, stored, limits)
+            if problem is None and total > max(limits.max_ratio * stored, SLACK):
                 problem = f"archive expands {total / max(stored, 1):,.0f}:1, over the limit (a bomb?)"
             if problem:
                 yield Problem(info.filename, problem, info.uncompressed)
@@ -48,7 +47,7 @@ def entries(self: SevenZipArchive) -> Iterator[Entry]:
                 wanted.append(info)
         if not wanted:
             return
-        factory = _SpillFactory(self.limits, {i.filename: i.uncompressed for i in wanted})
+        factory = _SpillFactory(limits, {i.filename: i.uncompressed for i in wanted})
         try:
             sz.extract(targets=[i.filename for i in wanted], factory=factory)
         except (LimitExceeded, py7zr.exceptions.CrcError, OSError, EOFError, ValueError) as exc:
