@@ -34,6 +34,7 @@ from vigil import __version__
 from vigil.core.categories import to_vics
 from vigil.core.errors import VigilError
 from vigil.core.fsio import write_text_atomic
+from vigil.sources import locator
 
 HASHES = ("md5", "sha1", "sha256", "pdq")
 CSV_COLUMNS = (
@@ -106,7 +107,7 @@ def _file(item: dict[str, Any]) -> dict[str, Any]:
     category = first.get("category")
     location = str(item["path"])
     return {
-        "fileName": location.rsplit("!/", 1)[-1].rsplit("/", 1)[-1],
+        "fileName": locator.split(location)[-1].rsplit("/", 1)[-1],
         "location": location,
         "fileSize": item.get("size"),
         "mediaType": item.get("media_type"),

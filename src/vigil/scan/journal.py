@@ -11,6 +11,7 @@ from typing import Any
 
 from vigil.core.fsio import atomic_write
 from vigil.core.records import ItemRecord
+from vigil.sources import locator
 
 
 def encode(record: ItemRecord) -> str:
@@ -51,11 +52,11 @@ def recover(path: Path, tops: set[str] | None = None) -> set[str]:
 
 def top_of(path: str, tops: set[str]) -> str | None:
     """The evidence file a member path (``top!/inner!/...``) belongs to, if it is one of `tops`."""
-    at = path.find("!/")
-    while at != -1:
-        if path[:at] in tops:
-            return path[:at]
-        at = path.find("!/", at + 2)
+    layers = locator.split(path)
+    for depth in range(1, len(layers)):
+        outer = locator.join(*layers[:depth])
+        if outer in tops:
+            return outer
     return None
 
 

@@ -29,7 +29,7 @@ from vigil.match.matcher import Matcher, verdict
 from vigil.media import DecodeLimits, is_video, sniff
 from vigil.scan import journal
 from vigil.scan.walker import Item
-from vigil.sources import ContainerError, Entry, LimitExceeded, Limits, Member, Problem, Spill
+from vigil.sources import ContainerError, Entry, LimitExceeded, Limits, Member, Problem, Spill, locator
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +221,7 @@ class _Hasher:
             for entry in container.entries():
                 if share is not None and not share.mine(entry):
                     continue
-                child = f"{path}!/{entry.name}"
+                child = locator.join(path, entry.name)
                 if isinstance(entry, Problem):
                     self.out.append(
                         empty_record(child, entry.size, deleted or entry.deleted, error=entry.reason)
