@@ -44,7 +44,8 @@ from vigil.core.errors import VigilError
 from vigil.core.records import HashRecord
 from vigil.store import queries
 from vigil.store.bulk import lookup_signal_owners
-from vigil.store.ingest import get_or_create_source, import_records, set_status
+from vigil.store.entries import get_or_create_source, set_status
+from vigil.store.ingest import import_records
 from vigil.store.models import Assessment, Change, PartnerKey, Source
 
 FORMAT = "vigil-delta"

@@ -27,9 +27,10 @@ from typing import Any
 from sqlalchemy import select
 
 from vigil.config import Settings
-from vigil.review.base import ReviewError, actor, write_lock
+from vigil.review.base import ReviewError, actor
 from vigil.review.items import LinkStats, link_scan, link_submissions
 from vigil.store import Store, audit
+from vigil.store.db import write_lock
 from vigil.store.models import Case, Scan, User
 from vigil.store.scans import record_scan
 

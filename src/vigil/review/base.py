@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from vigil.core.errors import VigilError
-from vigil.store.ingest import get_or_create_source
+from vigil.store.db import write_lock as write_lock  # re-exported (used from here); home: store.db
+from vigil.store.entries import get_or_create_source
 from vigil.store.models import User
 
 # Review item statuses.
@@ -49,13 +49,6 @@ def check_role(user: User, roles: tuple[str, ...], action: str) -> None:
         raise NotAllowed(f"user {user.name} is disabled")
     if user.role not in roles:
         raise NotAllowed(f"{action} needs the role {' or '.join(roles)}; {user.name} is {user.role}")
-
-
-def write_lock(session: Session) -> None:
-    """On SQLite, take the write lock now (as `vigil.store.audit.append` does), so a transaction that reads
-    and then writes cannot fail half-way because another writer committed in between."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("UPDATE review_item SET id = id WHERE 0"))
 
 
 def actor(user: User) -> str:

@@ -67,7 +67,8 @@ from vigil.review.base import (
 )
 from vigil.store import Store, audit
 from vigil.store.bulk import lookup_signal_owners
-from vigil.store.ingest import get_or_create_series, import_records, recompute_entry
+from vigil.store.entries import get_or_create_series, recompute_entry
+from vigil.store.ingest import import_records
 from vigil.store.models import Assessment, Change, Entry, ReviewItem, ReviewLink, ReviewVote, Submission, User
 from vigil.store.models import Signal as SignalRow
 
