@@ -56,7 +56,7 @@ class PullReport:
             raise AttributeError(name)
         return getattr(self.stats, name)
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "url": self.url,
             "bank": self.bank,
