@@ -70,11 +70,13 @@ from sqlalchemy import func, select, update
 from tests.exchange.formats import fake_hash
 from vigil.cli.context import Context
 from vigil.cli.hma import hma_group as hma
+from vigil.core.errors import VigilError
 from vigil.core.records import HashRecord
 from vigil.exchange import hma as adapter
 from vigil.store import Store, queries
 from vigil.store.bulk import lookup_signal_owners
-from vigil.store.ingest import import_records, set_status
+from vigil.store.entries import set_status
+from vigil.store.ingest import import_records
 from vigil.store.models import Audit, Change, Entry
 
 HMA_ENV = "VIGIL_TEST_HMA_URL"
@@ -206,7 +208,7 @@ def test_unreachable_url_is_a_clear_error(tmp_store: Store, sqlite_url: str) -> 
 def test_bad_url_and_category_are_refused(tmp_store: Store, sqlite_url: str) -> None:
     with pytest.raises(adapter.HMAError, match="must start with http"):
         adapter.push(tmp_store, "ftp://127.0.0.1/", "BANK")
-    with pytest.raises(adapter.VigilError, match="unknown category"):
+    with pytest.raises(VigilError, match="unknown category"):
         adapter.pull(tmp_store, "http://127.0.0.1:1", "BANK", source="s", category="Z")
     code, _, err = run_cli(
         sqlite_url, "push", "--url", "http://127.0.0.1:1", "--bank", "B", "--category", "z"

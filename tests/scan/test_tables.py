@@ -11,7 +11,7 @@ from tests.exchange.formats import fake_hash
 from vigil.cli import main
 from vigil.match.tables import EntryTable, ExactTable
 from vigil.store import Store
-from vigil.store.ingest import set_status
+from vigil.store.entries import set_status
 
 
 def test_get_many_equals_get_one_by_one() -> None:

@@ -237,7 +237,7 @@ def retract_cmd(obj: Context, entries: tuple[str, ...], restore: bool) -> None:
     """Retract known entries (they stop matching and leave exports), by id or as SIGNAL:HEX."""
     from vigil import signals
     from vigil.store.bulk import lookup_signal_owners
-    from vigil.store.ingest import set_status
+    from vigil.store.entries import set_status
 
     with obj.store() as store:
         with store.transaction() as session:

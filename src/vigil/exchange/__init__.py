@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TextIO, cast
 
 from vigil.core.errors import ImportFormatError, VigilError
+from vigil.core.fsio import atomic_write
 from vigil.core.records import ExportRecord, HashRecord
 from vigil.exchange.base import Format, ImportOptions, open_text
 from vigil.exchange.csvfmt import CSVFormat
@@ -61,18 +61,10 @@ def read_file(path: Path, fmt: Format, options: ImportOptions | None = None) -> 
     return list(iter_file(path, fmt, options))
 
 
-def write_file_atomic(path: Path, fmt: Format, records: object) -> int:
+def write_file_atomic(path: Path, fmt: Format, records: Iterable[ExportRecord]) -> int:
     """Write to a temporary file beside `path`, then rename: a failed export leaves no half file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            count = fmt.write(fh, records)  # type: ignore[arg-type]
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return count
+    with atomic_write(path, newline="") as fh:
+        return fmt.write(cast(TextIO, fh), records)
 
 
 register(CSVFormat())

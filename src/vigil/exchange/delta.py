@@ -41,10 +41,12 @@ from sqlalchemy.orm import Session
 
 from vigil import signals
 from vigil.core.errors import VigilError
-from vigil.core.records import HashRecord
+from vigil.core.fsio import write_text_atomic
+from vigil.core.records import AsDict, HashRecord
 from vigil.store import queries
 from vigil.store.bulk import lookup_signal_owners
-from vigil.store.ingest import get_or_create_source, import_records, set_status
+from vigil.store.entries import get_or_create_source, set_status
+from vigil.store.ingest import import_records
 from vigil.store.models import Assessment, Change, PartnerKey, Source
 
 FORMAT = "vigil-delta"
@@ -166,9 +168,7 @@ def write_bundle(
         "payload": base64.b64encode(data).decode(),
         "signature": key.sign(data).hex(),
     }
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(bundle, indent=1) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(bundle, indent=1) + "\n")
     return len(records)
 
 
@@ -189,7 +189,7 @@ def _record(r: Any) -> dict[str, Any]:
 
 
 @dataclass
-class DeltaStats:
+class DeltaStats(AsDict):
     sender: str
     source: str
     from_seq: int
@@ -200,9 +200,6 @@ class DeltaStats:
     retracted: int = 0
     retractions_kept: int = 0  # retracted by the partner but graded by another source: left active
     already_applied: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 def apply_bundle(session: Session, path: Path) -> DeltaStats:

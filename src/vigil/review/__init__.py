@@ -11,6 +11,9 @@ Modules, each with its own usage notes:
   an assessment and makes the item's hashes a known entry.
 - `vigil.review.wellness` — exposure per user per day, break prompts, team totals, per-user settings.
 - `vigil.review.items` — review items and their sightings, grouping (used by attach; session-level).
+- `vigil.review.groups` — a queue scope's near-duplicate groups and the items a queue shows (used by queue).
+- `vigil.review.record` — what a grade writes to the store: entry, signals, assessment (used by grading).
+- `vigil.review.base` — what they share: statuses, `Grade`, `Scope`, roles, `ReviewError`.
 
 Session-level functions never commit: the caller opens ``with store.transaction() as session:`` and
 the work lands when it ends (or none of it, on an exception). Audited functions append to the audit chain

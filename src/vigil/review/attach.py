@@ -27,9 +27,11 @@ from typing import Any
 from sqlalchemy import select
 
 from vigil.config import Settings
-from vigil.review.base import ReviewError, actor, write_lock
+from vigil.core.records import AsDict
+from vigil.review.base import ReviewError, actor
 from vigil.review.items import LinkStats, link_scan, link_submissions
 from vigil.store import Store, audit
+from vigil.store.db import write_lock
 from vigil.store.models import Case, Scan, User
 from vigil.store.scans import record_scan
 
@@ -38,21 +40,12 @@ REQUIRED_ITEM = ("path", "status", "verdict")
 
 
 @dataclass(frozen=True, slots=True)
-class Attached:
+class Attached(AsDict):
     scan_id: int | None  # None for submissions
     recorded: bool  # the scan was recorded in the store now (False: it was there already)
     sightings: int  # scan items (or submissions) newly linked to review items
     items_created: int  # new review items
     groups: int  # near-duplicate groups of two or more items in the scan (or the submissions)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "scan_id": self.scan_id,
-            "recorded": self.recorded,
-            "sightings": self.sightings,
-            "items_created": self.items_created,
-            "groups": self.groups,
-        }
 
 
 def read_scan_folder(folder: Path) -> dict[str, Any]:

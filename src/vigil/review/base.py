@@ -1,16 +1,18 @@
-"""What the review modules share: errors, statuses, the review source, who may do what, and `Scope`
-(which queue: one scan, a case's scans, the platform submissions, or everything)."""
+"""What the review modules share: errors, statuses, the review source, who may do what, `Grade` (what a
+reviewer says about an item) and `Scope` (which queue: one scan, a case's scans, the platform submissions,
+or everything)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from vigil.core.categories import parse_category
 from vigil.core.errors import VigilError
-from vigil.store.ingest import get_or_create_source
+from vigil.store.db import write_lock as write_lock  # re-exported (used from here); home: store.db
+from vigil.store.entries import get_or_create_source
 from vigil.store.models import User
 
 # Review item statuses.
@@ -28,6 +30,9 @@ REVIEW_SOURCE = "review"
 REVIEW_SOURCE_KIND = "reviewer"
 REVIEW_TRUST = 80
 
+MAX_SERIES = 200  # characters of a series name in a grade
+MAX_NOTES = 10_000  # characters of a grade's notes
+
 GRADER_ROLES = ("reviewer", "admin")
 ARBITER_ROLES = ("admin",)
 
@@ -40,6 +45,41 @@ class NotAllowed(ReviewError):
     """The user's role may not do this (e.g. an analyst grading, a reviewer arbitrating)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Grade:
+    """What a reviewer says about an item. `category` is a DESIGN.md §3 code (case-insensitive);
+    the constructor validates and normalises (raises ReviewError)."""
+
+    category: str
+    series: str | None = None
+    victim_identified: bool = False
+    notes: str | None = None
+
+    def __post_init__(self) -> None:
+        try:
+            code = parse_category(str(self.category))
+        except ValueError as exc:
+            raise ReviewError(str(exc)) from None
+        object.__setattr__(self, "category", code)
+        series = (self.series or "").strip() or None
+        if series is not None and len(series) > MAX_SERIES:
+            raise ReviewError(f"a series name has at most {MAX_SERIES} characters")
+        object.__setattr__(self, "series", series)
+        notes = (self.notes or "").strip() or None
+        if notes is not None and len(notes) > MAX_NOTES:
+            raise ReviewError(f"notes have at most {MAX_NOTES} characters")
+        object.__setattr__(self, "notes", notes)
+        object.__setattr__(self, "victim_identified", bool(self.victim_identified))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "category": self.category,
+            "series": self.series,
+            "victim_identified": self.victim_identified,
+            "notes": self.notes is not None,  # the audit says whether there were notes, not what
+        }
+
+
 def review_source_id(session: Session) -> int:
     return get_or_create_source(session, REVIEW_SOURCE, kind=REVIEW_SOURCE_KIND, trust=REVIEW_TRUST)
 
@@ -49,13 +89,6 @@ def check_role(user: User, roles: tuple[str, ...], action: str) -> None:
         raise NotAllowed(f"user {user.name} is disabled")
     if user.role not in roles:
         raise NotAllowed(f"{action} needs the role {' or '.join(roles)}; {user.name} is {user.role}")
-
-
-def write_lock(session: Session) -> None:
-    """On SQLite, take the write lock now (as `vigil.store.audit.append` does), so a transaction that reads
-    and then writes cannot fail half-way because another writer committed in between."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("UPDATE review_item SET id = id WHERE 0"))
 
 
 def actor(user: User) -> str:

@@ -41,82 +41,38 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from vigil import signals
 from vigil.config import Settings
-from vigil.core.categories import parse_category
 from vigil.core.clock import utcnow
 from vigil.core.errors import VigilError
-from vigil.core.records import HashRecord
+from vigil.core.records import AsDict
 from vigil.review.base import (
     ARBITER_ROLES,
     ARBITRATION,
     GRADER_ROLES,
     OPEN,
-    REVIEW_SOURCE,
     TRUSTED,
+    Grade,
     ReviewError,
     Scope,
     actor,
     check_role,
-    review_source_id,
 )
+from vigil.review.queue import group_item_ids
+from vigil.review.record import record_grade
 from vigil.store import Store, audit
-from vigil.store.bulk import lookup_signal_owners
-from vigil.store.ingest import get_or_create_series, import_records, recompute_entry
-from vigil.store.models import Assessment, Change, Entry, ReviewItem, ReviewLink, ReviewVote, Submission, User
-from vigil.store.models import Signal as SignalRow
+from vigil.store.models import Entry, ReviewItem, ReviewLink, ReviewVote, Submission, User
 
 log = logging.getLogger(__name__)
 VOTE = "vote"
 ARBITRATE = "arbitration"
-# Which hash decides the entry an item joins, strongest first.
-ENTRY_KEY_ORDER = ("sha256", "sha1", "md5")
-MAX_SERIES = 200
-MAX_NOTES = 10_000
 
 
 @dataclass(frozen=True, slots=True)
-class Grade:
-    """What a reviewer says about an item. `category` is a DESIGN.md §3 code (case-insensitive);
-    the constructor validates and normalises (raises ReviewError)."""
-
-    category: str
-    series: str | None = None
-    victim_identified: bool = False
-    notes: str | None = None
-
-    def __post_init__(self) -> None:
-        try:
-            code = parse_category(str(self.category))
-        except ValueError as exc:
-            raise ReviewError(str(exc)) from None
-        object.__setattr__(self, "category", code)
-        series = (self.series or "").strip() or None
-        if series is not None and len(series) > MAX_SERIES:
-            raise ReviewError(f"a series name has at most {MAX_SERIES} characters")
-        object.__setattr__(self, "series", series)
-        notes = (self.notes or "").strip() or None
-        if notes is not None and len(notes) > MAX_NOTES:
-            raise ReviewError(f"notes have at most {MAX_NOTES} characters")
-        object.__setattr__(self, "notes", notes)
-        object.__setattr__(self, "victim_identified", bool(self.victim_identified))
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "category": self.category,
-            "series": self.series,
-            "victim_identified": self.victim_identified,
-            "notes": self.notes is not None,  # the audit says whether there were notes, not what
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(AsDict):
     """Where an item stands after a vote (or why it was skipped, in bulk)."""
 
     item_id: int
@@ -125,16 +81,6 @@ class Outcome:
     votes: int  # votes cast on the item so far
     needed: int  # agreeing votes that make it trusted
     skipped: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "item_id": self.item_id,
-            "status": self.status,
-            "entry_id": self.entry_id,
-            "votes": self.votes,
-            "needed": self.needed,
-            "skipped": self.skipped,
-        }
 
 
 def cast_vote(session: Session, item_id: int, user: User, grade: Grade, settings: Settings) -> Outcome:
@@ -183,8 +129,6 @@ def grade_group(
     session: Session, scope: Scope, group_id: int, user: User, grade: Grade, settings: Settings
 ) -> list[Outcome]:
     """Vote on every open item of one near-duplicate group of a queue (`vigil.review.queue`)."""
-    from vigil.review.queue import group_item_ids
-
     ids = group_item_ids(session, scope, group_id, settings=settings)
     if not ids:
         raise ReviewError(f"no open items in group {group_id} of {scope}")
@@ -203,7 +147,7 @@ def arbitrate(session: Session, item_id: int, admin: User, grade: Grade, setting
     if item.status != ARBITRATION:
         raise ReviewError(f"review item {item_id} is {item.status}, not in arbitration")
     now = utcnow()
-    entry_id, assessment_id = _record_grade(session, item, grade, admin.name, trusted=True, now=now)
+    entry_id, assessment_id = record_grade(session, item, grade, admin.name, trusted=True, now=now)
     _add_vote(session, item, admin, grade, ARBITRATE, assessment_id, now)
     _trust(session, item, grade, entry_id, now)
     return Outcome(item.id, item.status, entry_id, _vote_count(session, item.id), settings.review_votes)
@@ -273,7 +217,7 @@ def _vote(session: Session, item: ReviewItem, user: User, grade: Grade, settings
     ).all()
     agree = all(c == grade.category for c in earlier)
     trusted = agree and len(earlier) + 1 >= settings.review_votes
-    entry_id, assessment_id = _record_grade(session, item, grade, user.name, trusted=trusted, now=now)
+    entry_id, assessment_id = record_grade(session, item, grade, user.name, trusted=trusted, now=now)
     _add_vote(session, item, user, grade, VOTE, assessment_id, now)
     item.entry_id = entry_id
     item.updated_at = now
@@ -320,109 +264,3 @@ def _trust(session: Session, item: ReviewItem, grade: Grade, entry_id: int, now:
         .values(status="graded", entry_id=entry_id)
     )
     session.flush()
-
-
-# ---- the store: entry, signals, assessment, change -----------------------------------------------------
-
-
-def _record_grade(
-    session: Session, item: ReviewItem, grade: Grade, user_name: str, *, trusted: bool, now: datetime
-) -> tuple[int, int]:
-    """Write one grade as an assessment from the review source (creating the item's entry and signals
-    if new, through `import_records`); returns (entry id, assessment id)."""
-    session.flush()  # the raw writes below go through the session's connection
-    source_id = review_source_id(session)
-    conn = session.connection()
-    hashes, quality = _entry_hashes(conn, item)
-    before = int(session.scalar(select(func.max(Assessment.id))) or 0)
-    record = HashRecord(
-        line=1,
-        hashes=hashes,
-        quality=quality,
-        category=grade.category,
-        series=grade.series,
-        victim_identified=grade.victim_identified,
-        source=REVIEW_SOURCE,
-        size=item.size,
-    )
-    stats = import_records(session, [record], file=f"review item {item.id}", source=REVIEW_SOURCE)
-    name, value = next(iter(hashes.items()))
-    entry_id = lookup_signal_owners(conn, name, [value])[value]
-    if stats.entries_created and item.media_type:
-        session.execute(update(Entry).where(Entry.id == entry_id).values(media_type=item.media_type))
-    stamp = {"user_name": user_name, "notes": grade.notes, "trusted": trusted}
-    if stats.assessments_added:
-        # import_records has just written the assessment (nobody else can see it yet): add who and how.
-        assessment_id = session.execute(
-            select(func.max(Assessment.id)).where(
-                Assessment.id > before, Assessment.entry_id == entry_id, Assessment.source_id == source_id
-            )
-        ).scalar_one()
-        session.execute(update(Assessment).where(Assessment.id == assessment_id).values(**stamp))
-        return entry_id, assessment_id
-    # The review source said exactly this last (another reviewer agreeing): import_records adds nothing,
-    # but every grade is its own assessment.
-    series_id = None
-    if grade.series is not None:
-        series_id = get_or_create_series(conn, {grade.series})[grade.series]
-    assessment_id = int(
-        session.execute(
-            insert(Assessment)
-            .values(
-                entry_id=entry_id,
-                source_id=source_id,
-                category=grade.category,
-                series_id=series_id,
-                victim_identified=grade.victim_identified,
-                created_at=now,
-                **stamp,
-            )
-            .returning(Assessment.id)
-        ).scalar_one()
-    )
-    session.execute(insert(Change).values(entry_id=entry_id, kind="update", created_at=now))
-    _recompute(session, entry_id, now)
-    return entry_id, assessment_id
-
-
-def _recompute(session: Session, entry_id: int, now: datetime) -> None:
-    """The entry's effective grading by the store's policy, as `import_records` computes it."""
-    recompute_entry(session, entry_id, now)
-
-
-def _entry_hashes(conn: Connection, item: ReviewItem) -> tuple[dict[str, bytes], dict[str, int]]:
-    """The item's hashes that can go on its entry without contradicting the store: the entry is the one
-    its strongest hash (or its earlier grade) already belongs to, else a new one; a value owned by another
-    entry, or a second value of a signal the entry has, is left out. If only a perceptual hash ties the
-    item to an entry whose file hashes differ (another encoding of a similar picture), the item gets an
-    entry of its own instead."""
-    parsed: dict[str, bytes] = {}
-    for name, text in (item.hashes or {}).items():
-        try:
-            parsed[name] = signals.get(name).parse(str(text).lower())
-        except ValueError:
-            continue  # a signal this vigil does not know (a platform's own): kept on the item only
-    if not parsed:
-        raise ReviewError(f"review item {item.id} has no hashes vigil can store")
-    owners = {name: lookup_signal_owners(conn, name, [v]).get(v) for name, v in parsed.items()}
-    order = [n for n in ENTRY_KEY_ORDER if n in parsed] + sorted(
-        n for n in parsed if n not in ENTRY_KEY_ORDER
-    )
-    target = item.entry_id
-    if target is None or target not in owners.values():
-        target = next((owners[n] for n in order if owners[n] is not None), None)
-    has: set[str] = set()
-    if target is not None:
-        has = set(conn.execute(select(SignalRow.type).where(SignalRow.entry_id == target)).scalars())
-    kept = {n: v for n, v in parsed.items() if owners[n] == target or (owners[n] is None and n not in has)}
-    exact_dropped = any(signals.get(n).exact and n not in kept for n in parsed)
-    if (
-        target is not None
-        and exact_dropped
-        and not any(signals.get(n).exact and owners[n] == target for n in parsed)
-    ):
-        kept = {n: v for n, v in parsed.items() if owners[n] is None}
-    if not kept:
-        raise ReviewError(f"review item {item.id}: its hashes belong to different entries already")
-    quality = {n: int(q) for n, q in (item.quality or {}).items() if n in kept and q is not None}
-    return kept, quality

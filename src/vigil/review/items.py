@@ -21,6 +21,7 @@ import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from sqlalchemy import bindparam, insert, select, update
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from vigil.config import Settings
 from vigil.core.clock import utcnow
+from vigil.core.records import AsDict
 from vigil.index.brute import BruteForceIndex
 from vigil.index.mih import PDQIndex
 from vigil.review.base import OPEN, REVIEWABLE, TRUSTED
@@ -36,7 +38,7 @@ from vigil.store.models import ReviewItem, ReviewLink, ScanItem, Submission
 KEY_ORDER = ("sha256", "sha1", "md5", "pdq")
 MAX_KEY_VALUE = 128  # longer values (a video's vPDQ) are keyed by their SHA-256
 BRUTE_MAX = 1500  # above this many hashes, groups are found through a temporary PDQ index
-_CHUNK = 900
+CHUNK = 900  # keys per IN (...) list
 
 
 def item_key(hashes: Mapping[str, str]) -> str | None:
@@ -79,13 +81,10 @@ class Sighting:
 
 
 @dataclass(slots=True)
-class LinkStats:
+class LinkStats(AsDict):
     sightings: int = 0  # new links
     items_created: int = 0
     groups: int = 0  # near-duplicate groups (of two or more items) in the scope after regrouping
-
-    def as_dict(self) -> dict[str, int]:
-        return {"sightings": self.sightings, "items_created": self.items_created, "groups": self.groups}
 
 
 def link_scan(session: Session, scan_id: int, settings: Settings) -> LinkStats:
@@ -143,72 +142,24 @@ def link_submissions(session: Session, settings: Settings) -> LinkStats:
 
 
 def _link(session: Session, sightings: Sequence[Sighting]) -> LinkStats:
+    """Link each sighting to the review item of its key (created if new)."""
     stats = LinkStats(sightings=len(sightings))
     if not sightings:
         return stats
     now = utcnow()
     keys = sorted({s.key for s in sightings})
-    found: dict[str, tuple[int, str, int | None, int | None]] = {}
-    for i in range(0, len(keys), _CHUNK):
-        for iid, key, verdict, scan_item_id, submission_id in session.execute(
-            select(
-                ReviewItem.id,
-                ReviewItem.key,
-                ReviewItem.verdict,
-                ReviewItem.scan_item_id,
-                ReviewItem.submission_id,
-            ).where(ReviewItem.key.in_(keys[i : i + _CHUNK]))
-        ):
-            found[key] = (int(iid), verdict, scan_item_id, submission_id)
+    found = _existing_items(session, keys)
     first: dict[str, Sighting] = {}
-    similar: set[str] = set()
+    similar: set[str] = set()  # keys with a similar sighting: their item is similar
     for s in sightings:
         first.setdefault(s.key, s)
         if s.verdict == "similar":
             similar.add(s.key)
     new = [first[k] for k in keys if k not in found]
     ids: dict[str, int] = {k: v[0] for k, v in found.items()}
-    if new:
-        rows = [
-            {
-                "key": s.key,
-                "hashes": s.hashes,
-                "quality": s.quality,
-                "pdq": pdq_of(s.hashes),
-                "pdq_quality": (s.quality or {}).get("pdq"),
-                "media_type": s.media_type,
-                "size": s.size,
-                "verdict": "similar" if s.key in similar else s.verdict,
-                "status": OPEN,
-                "scan_item_id": s.scan_item_id,
-                "submission_id": s.submission_id,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for s in new
-        ]
-        for i in range(0, len(rows), 500):
-            result = session.execute(
-                insert(ReviewItem).returning(ReviewItem.id, ReviewItem.key, sort_by_parameter_order=True),
-                rows[i : i + 500],
-            )
-            ids.update({key: int(iid) for iid, key in result})
-        stats.items_created = len(new)
-    # Items seen before: a similar sighting makes the item similar; fill in a first picture or submission.
-    changes = []
-    for key, (iid, verdict, scan_item_id, submission_id) in found.items():
-        s = first[key]
-        values: dict[str, object] = {}
-        if key in similar and verdict != "similar":
-            values["verdict"] = "similar"
-        if scan_item_id is None and s.scan_item_id is not None:
-            values["scan_item_id"] = s.scan_item_id
-        if submission_id is None and s.submission_id is not None:
-            values["submission_id"] = s.submission_id
-        if values:
-            changes.append((iid, values))
-    for iid, values in changes:
-        session.execute(update(ReviewItem).where(ReviewItem.id == iid).values(**values, updated_at=now))
+    ids.update(_create_items(session, new, similar, now))
+    stats.items_created = len(new)
+    _update_seen(session, found, first, similar, now)
     links = [
         {
             "item_id": ids[s.key],
@@ -223,6 +174,74 @@ def _link(session: Session, sightings: Sequence[Sighting]) -> LinkStats:
     for i in range(0, len(links), 1000):
         session.execute(insert(ReviewLink), links[i : i + 1000])
     return stats
+
+
+def _existing_items(session: Session, keys: list[str]) -> dict[str, tuple[int, str, int | None, int | None]]:
+    """key -> (id, verdict, scan item id, submission id) of the review items that exist for `keys`."""
+    found: dict[str, tuple[int, str, int | None, int | None]] = {}
+    for i in range(0, len(keys), CHUNK):
+        for iid, key, verdict, scan_item_id, submission_id in session.execute(
+            select(
+                ReviewItem.id,
+                ReviewItem.key,
+                ReviewItem.verdict,
+                ReviewItem.scan_item_id,
+                ReviewItem.submission_id,
+            ).where(ReviewItem.key.in_(keys[i : i + CHUNK]))
+        ):
+            found[key] = (int(iid), verdict, scan_item_id, submission_id)
+    return found
+
+
+def _create_items(session: Session, new: list[Sighting], similar: set[str], now: datetime) -> dict[str, int]:
+    """Insert an open review item for each sighting (the first of its key); returns key -> id."""
+    rows = [
+        {
+            "key": s.key,
+            "hashes": s.hashes,
+            "quality": s.quality,
+            "pdq": pdq_of(s.hashes),
+            "pdq_quality": (s.quality or {}).get("pdq"),
+            "media_type": s.media_type,
+            "size": s.size,
+            "verdict": "similar" if s.key in similar else s.verdict,
+            "status": OPEN,
+            "scan_item_id": s.scan_item_id,
+            "submission_id": s.submission_id,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for s in new
+    ]
+    ids: dict[str, int] = {}
+    for i in range(0, len(rows), 500):
+        result = session.execute(
+            insert(ReviewItem).returning(ReviewItem.id, ReviewItem.key, sort_by_parameter_order=True),
+            rows[i : i + 500],
+        )
+        ids.update({key: int(iid) for iid, key in result})
+    return ids
+
+
+def _update_seen(
+    session: Session,
+    found: dict[str, tuple[int, str, int | None, int | None]],
+    first: dict[str, Sighting],
+    similar: set[str],
+    now: datetime,
+) -> None:
+    """Items seen before: a similar sighting makes the item similar; fill in a first picture or submission."""
+    for key, (iid, verdict, scan_item_id, submission_id) in found.items():
+        s = first[key]
+        values: dict[str, object] = {}
+        if key in similar and verdict != "similar":
+            values["verdict"] = "similar"
+        if scan_item_id is None and s.scan_item_id is not None:
+            values["scan_item_id"] = s.scan_item_id
+        if submission_id is None and s.submission_id is not None:
+            values["submission_id"] = s.submission_id
+        if values:
+            session.execute(update(ReviewItem).where(ReviewItem.id == iid).values(**values, updated_at=now))
 
 
 def regroup(session: Session, *, scan_id: int | None, settings: Settings) -> int:

@@ -35,14 +35,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vigil.config import Settings
+from vigil.core.records import AsDict
 from vigil.review.base import ARBITRATION, OPEN, STATUSES, TRUSTED, Scope
+from vigil.review.groups import scope_filter, scope_groups, visible_groups
 from vigil.store.models import Case, ReviewItem, ReviewLink, ReviewVote, Scan, ScanItem, Submission, User
 
 MAX_PER_PAGE = 500
 
 
 @dataclass(frozen=True, slots=True)
-class QueueItem:
+class QueueItem(AsDict):
     item_id: int
     key: str  # e.g. sha256:<hex>
     verdict: str  # similar or unknown
@@ -60,9 +62,6 @@ class QueueItem:
     # For a similar item: the known entries its scan found it near, as in items.jsonl
     # ({signal, distance, entry_id, category, series, source}), nearest first.
     matches: list[dict[str, Any]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {f: getattr(self, f) for f in self.__slots__}
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,8 +167,8 @@ def queue(
         raise ValueError(f"unknown review status {sorted(bad)[0]!r}")
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
-    groups = _groups(session, scope)
-    shown = _visible(session, groups, statuses, user if hide_voted else None)
+    groups = scope_groups(session, scope)
+    shown = visible_groups(session, groups, statuses, user if hide_voted else None)
     ordered = sorted(shown.items(), key=lambda kv: (0 if kv[1][0] == "similar" else 1, kv[0]))
     total_items = sum(len(items) for _v, items in shown.values())
     window = ordered[(page - 1) * per_page : page * per_page]
@@ -193,7 +192,7 @@ def group_item_ids(
     settings: Settings | None = None,
 ) -> list[int]:
     """The items of one group of a queue whose status is in `statuses`, in id order."""
-    members = _groups(session, scope).get(group_id)
+    members = scope_groups(session, scope).get(group_id)
     if not members:
         return []
     wanted = set(statuses)
@@ -296,97 +295,11 @@ def counts(session: Session, scope: Scope) -> dict[str, int]:
     stmt = (
         select(ReviewItem.status, func.count(func.distinct(ReviewItem.id)))
         .join(ReviewLink, ReviewLink.item_id == ReviewItem.id)
-        .where(_scope_filter(scope))
+        .where(scope_filter(scope))
         .group_by(ReviewItem.status)
     )
     for status, n in session.execute(stmt):
         out[status] = int(n)
-    return out
-
-
-# ---- groups ------------------------------------------------------------------------------------------
-
-
-def _scope_filter(scope: Scope) -> Any:
-    if scope.kind == "scan":
-        return ReviewLink.scan_id == scope.id
-    if scope.kind == "case":
-        return ReviewLink.scan_id.in_(select(Scan.id).where(Scan.case_id == scope.id))
-    if scope.kind == "submissions":
-        return ReviewLink.submission_id.is_not(None)
-    return ReviewLink.id.is_not(None)
-
-
-def _groups(session: Session, scope: Scope) -> dict[int, tuple[dict[int, str], list[int]]]:
-    """Every group of the scope: group id -> ({item id: verdict in the scope}, item ids in id order).
-
-    Links in the same scan (or among the submissions) with the same stored group are one group; groups
-    sharing an item are joined. The id is the smallest stored group id (= smallest item id) joined."""
-    rows = session.execute(
-        select(ReviewLink.item_id, ReviewLink.scan_id, ReviewLink.group_id, ReviewLink.verdict).where(
-            _scope_filter(scope)
-        )
-    ).all()
-    parent: dict[Any, Any] = {}
-
-    def find(x: Any) -> Any:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    verdicts: dict[int, str] = {}
-    for item_id, scan_id, group_id, verdict in rows:
-        label = ("g", scan_id if scan_id is not None else "sub", int(group_id))
-        a, b = find(("i", int(item_id))), find(label)
-        if a != b:
-            parent[a] = b
-        if verdicts.get(int(item_id)) != "similar":
-            verdicts[int(item_id)] = verdict
-    smallest: dict[Any, int] = {}
-    for node in list(parent):
-        if node[0] == "g":
-            root = find(node)
-            smallest[root] = min(smallest.get(root, node[2]), node[2])
-    groups: dict[int, tuple[dict[int, str], list[int]]] = {}
-    for item_id in sorted(verdicts):
-        gid = smallest[find(("i", item_id))]
-        members = groups.setdefault(gid, ({}, []))
-        members[0][item_id] = verdicts[item_id]
-        members[1].append(item_id)
-    return groups
-
-
-def _visible(
-    session: Session,
-    groups: dict[int, tuple[dict[int, str], list[int]]],
-    statuses: Sequence[str],
-    user: User | None,
-) -> dict[int, tuple[str, list[int]]]:
-    """The groups' items that the queue shows: group id -> (group verdict, item ids)."""
-    all_ids = sorted(i for _v, ids in groups.values() for i in ids)
-    wanted: set[int] = set()
-    for i in range(0, len(all_ids), 900):
-        chunk = all_ids[i : i + 900]
-        wanted.update(
-            int(x)
-            for x in session.scalars(
-                select(ReviewItem.id).where(ReviewItem.id.in_(chunk), ReviewItem.status.in_(list(statuses)))
-            )
-        )
-    if user is not None and wanted:
-        voted = set(
-            session.scalars(
-                select(ReviewVote.item_id).where(ReviewVote.user_id == user.id, ReviewVote.kind == "vote")
-            )
-        )
-        wanted -= {int(v) for v in voted}
-    out: dict[int, tuple[str, list[int]]] = {}
-    for gid, (verdicts, ids) in groups.items():
-        keep = [i for i in ids if i in wanted]
-        if keep:
-            out[gid] = ("similar" if any(verdicts[i] == "similar" for i in keep) else "unknown", keep)
     return out
 
 
@@ -423,7 +336,7 @@ def _items(session: Session, ids: list[int], scope: Scope, user: User | None) ->
             ScanItem.path,
             ScanItem.matches,
             ReviewLink.verdict,
-            _scope_filter(scope),
+            scope_filter(scope),
         )
         .outerjoin(ScanItem, ScanItem.id == ReviewLink.scan_item_id)
         .where(ReviewLink.item_id.in_(ids))

@@ -60,7 +60,18 @@ class BreakStatus:
     reason: str | None  # why a break is due ("50 pictures revealed since your last break", ...)
 
     def as_dict(self) -> dict[str, Any]:
-        return {f: (getattr(self, f).isoformat() if f == "day" else getattr(self, f)) for f in self.__slots__}
+        return {
+            "day": self.day.isoformat(),
+            "reveals": self.reveals,
+            "seconds": self.seconds,
+            "breaks": self.breaks,
+            "reveals_since_break": self.reveals_since_break,
+            "seconds_since_break": self.seconds_since_break,
+            "break_after_reveals": self.break_after_reveals,
+            "break_after_minutes": self.break_after_minutes,
+            "due": self.due,
+            "reason": self.reason,
+        }
 
 
 @dataclass(frozen=True, slots=True)

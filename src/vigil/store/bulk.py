@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, text
 
+from vigil.store.db import write_lock
+
 LOOKUP_CHUNK = 5000
 
 
@@ -23,8 +25,7 @@ def allocate_ids(conn: Connection, table: Table, count: int) -> list[int]:
         seq = conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name}).scalar_one()
         rows = conn.execute(text("SELECT nextval(:s) FROM generate_series(1, :n)"), {"s": seq, "n": count})
         return [int(r[0]) for r in rows]
-    # SQLite: take the write lock first, so no other writer can allocate the same ids.
-    conn.exec_driver_sql(f'UPDATE "{table.name}" SET id = id WHERE 0')
+    write_lock(conn)  # SQLite: the write lock first, so no other writer can allocate the same ids
     top = conn.exec_driver_sql(f'SELECT COALESCE(MAX(id), 0) FROM "{table.name}"').scalar_one()
     return list(range(int(top) + 1, int(top) + 1 + count))
 

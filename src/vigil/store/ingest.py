@@ -6,35 +6,50 @@ nothing the second time, while a source changing its grading (even back to an ea
 record whose hashes belong to two different entries, or that gives an entry a second, different value of a
 signal it already has, fails the whole import with its line number. The caller owns the transaction: on any
 error nothing is written.
+
+Records are applied in chunks of `RECORDS_PER_CHUNK`, each in the same phases: the names it uses (sources,
+series); each record matched to its entry (an existing one its hashes belong to, else a new one); the
+assessments that say something new; the bulk writes of new entries, signals and assessments; last, the
+existing entries it touched, graded again, and a change row for every entry created or updated.
+
+The store's per-entry operations (`get_or_create_source`, `get_or_create_series`, `gradings`,
+`recompute_entry`, `set_status`) live in `vigil.store.entries`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import cast
 
-from sqlalchemy import ColumnElement, Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from vigil.core.categories import KNOWN_GOOD
 from vigil.core.clock import utcnow
-from vigil.core.errors import ImportFormatError, StoreError
-from vigil.core.records import HashRecord
+from vigil.core.errors import ImportFormatError
+from vigil.core.records import AsDict, HashRecord
 from vigil.store.bulk import allocate_ids, insert_rows, lookup_signal_owners
-from vigil.store.models import Assessment, Change, Entry, Series, Source
+from vigil.store.entries import (
+    CHANGE,
+    CHANGE_COLUMNS,
+    chunks,
+    entry_row,
+    get_or_create_series,
+    get_or_create_source,
+    gradings,
+)
+from vigil.store.models import Assessment, Entry, Source
 from vigil.store.models import Signal as SignalRow
-from vigil.store.policy import Effective, Grading, effective
+from vigil.store.policy import Grading, effective
 
-CHUNK = 900
 RECORDS_PER_CHUNK = 50_000
 # The tables behind the models, typed as Table for the bulk helpers.
 ENTRY = cast(Table, Entry.__table__)
 SIGNAL = cast(Table, SignalRow.__table__)
 ASSESSMENT = cast(Table, Assessment.__table__)
-CHANGE = cast(Table, Change.__table__)
 ENTRY_COLUMNS = (
     "id",
     "category",
@@ -48,12 +63,20 @@ ENTRY_COLUMNS = (
     "updated_at",
     "notes",
 )
-DEFAULT_TRUST = 50
-KNOWN_GOOD_TRUST = 20
+SIGNAL_COLUMNS = ("entry_id", "type", "value", "quality")
+ASSESSMENT_COLUMNS = (
+    "entry_id",
+    "source_id",
+    "category",
+    "series_id",
+    "victim_identified",
+    "notes",
+    "created_at",
+)
 
 
 @dataclass(slots=True)
-class ImportStats:
+class ImportStats(AsDict):
     records: int = 0
     entries_created: int = 0
     entries_updated: int = 0
@@ -62,50 +85,27 @@ class ImportStats:
     unchanged: int = 0
     sources: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "records": self.records,
-            "entries_created": self.entries_created,
-            "entries_updated": self.entries_updated,
-            "signals_added": self.signals_added,
-            "assessments_added": self.assessments_added,
-            "unchanged": self.unchanged,
-            "sources": self.sources,
-        }
+    def add(self, part: ImportStats) -> None:
+        """Count a chunk's work in (its sources are the import's, set at the end)."""
+        self.records += part.records
+        self.entries_created += part.entries_created
+        self.entries_updated += part.entries_updated
+        self.signals_added += part.signals_added
+        self.assessments_added += part.assessments_added
+        self.unchanged += part.unchanged
 
 
 # An entry in the making: ("e", id) for an existing entry, ("n", index) for one this import creates.
 Key = tuple[str, int]
 AssessKey = tuple[int, str | None, int | None, bool | None]  # source, category, series, victim
-
-
-def get_or_create_source(
-    session: Session, name: str, *, kind: str = "agency", trust: int | None = None
-) -> int:
-    conn = session.connection()
-    row = conn.execute(select(Source.id).where(Source.name == name)).scalar_one_or_none()
-    if row is not None:
-        return int(row)
-    if trust is None:
-        trust = KNOWN_GOOD_TRUST if kind == "known_good" else DEFAULT_TRUST
-    result = conn.execute(
-        insert(Source).values(name=name, kind=kind, trust=trust, created_at=utcnow()).returning(Source.id)
-    )
-    return int(result.scalar_one())
-
-
-def get_or_create_series(conn: Connection, names: set[str]) -> dict[str, int]:
-    ids: dict[str, int] = {}
-    for chunk in _chunks(sorted(names)):
-        for sid, name in conn.execute(select(Series.id, Series.name).where(Series.name.in_(chunk))):
-            ids[name] = int(sid)
-    for name in sorted(names - ids.keys()):
-        ids[name] = int(conn.execute(insert(Series).values(name=name).returning(Series.id)).scalar_one())
-    return ids
+Wanted = tuple[AssessKey, str | None, int]  # an assessment a record asks for: (key, notes, line)
+NewAssessment = tuple[Key, AssessKey, str | None, int]  # one to write: (entry, key, notes, line)
 
 
 @dataclass(slots=True)
 class _Context:
+    """What every chunk of one import shares: the file, its options, and the names resolved so far."""
+
     file: str
     source: str
     known_good: bool
@@ -114,6 +114,16 @@ class _Context:
     source_ids: dict[str, int] = field(default_factory=dict)
     trust: dict[int, int] = field(default_factory=dict)
     series_ids: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Match:
+    """A chunk's records matched to entries: which exist, which are new, what each record adds."""
+
+    existing: list[int]  # ids of the existing entries the chunk's hashes belong to
+    new_entries: list[HashRecord] = field(default_factory=list)  # first record of each new entry
+    new_signals: list[tuple[Key, str, bytes, int | None]] = field(default_factory=list)
+    wanted: dict[Key, list[Wanted]] = field(default_factory=lambda: defaultdict(list))
 
 
 def import_records(
@@ -138,11 +148,11 @@ def import_records(
     for rec in records:
         chunk.append(rec)
         if len(chunk) >= RECORDS_PER_CHUNK:
-            _add(total, _import_chunk(session, chunk, ctx))
+            total.add(_import_chunk(session, chunk, ctx))
             chunk = []
             analyzed = _refresh_statistics(session, total, analyzed)
     if chunk or not total.records:
-        _add(total, _import_chunk(session, chunk, ctx))
+        total.add(_import_chunk(session, chunk, ctx))
     _refresh_statistics(session, total, analyzed, final=True)
     total.sources = sorted(ctx.source_ids)
     return total
@@ -161,52 +171,56 @@ def _refresh_statistics(session: Session, total: ImportStats, analyzed: int, *, 
     return analyzed
 
 
-def _add(total: ImportStats, part: ImportStats) -> None:
-    total.records += part.records
-    total.entries_created += part.entries_created
-    total.entries_updated += part.entries_updated
-    total.signals_added += part.signals_added
-    total.assessments_added += part.assessments_added
-    total.unchanged += part.unchanged
-
-
 def _import_chunk(session: Session, recs: list[HashRecord], ctx: _Context) -> ImportStats:
-    stats = ImportStats(records=len(recs))
     conn = session.connection()
-    file, source, known_good, default_category, now = (
-        ctx.file,
-        ctx.source,
-        ctx.known_good,
-        ctx.default_category,
-        ctx.now,
+    _resolve_names(session, recs, ctx)
+    found = _match(conn, recs, ctx)
+    prior = _assessments(conn, found.existing)
+    to_add = _new_assessments(found.wanted, prior)
+    added: dict[Key, list[Grading]] = defaultdict(list)
+    for key, (src, cat, ser, vic), _notes, line in to_add:
+        added[key].append(Grading(ctx.trust[src], ctx.now, 1 << 40 | line, src, cat, ser, vic))
+    entry_ids = _write_new(conn, found, to_add, added, ctx.now)
+    touched = {k for k, *_ in to_add if k[0] == "e"} | {k for k, *_ in found.new_signals if k[0] == "e"}
+    updated = _regrade(conn, touched, prior, added, entry_ids, ctx.now)
+    return ImportStats(
+        records=len(recs),
+        entries_created=len(found.new_entries),
+        entries_updated=updated,
+        signals_added=len(found.new_signals),
+        assessments_added=len(to_add),
+        unchanged=len({k for k in found.wanted if k[0] == "e"} - touched),
     )
-    kind = "known_good" if known_good else "agency"
-    for name in sorted({r.source or source for r in recs} | {source}):
+
+
+def _resolve_names(session: Session, recs: list[HashRecord], ctx: _Context) -> None:
+    """Look up (or create) the sources and series the chunk names that earlier chunks did not."""
+    conn = session.connection()
+    kind = "known_good" if ctx.known_good else "agency"
+    for name in sorted({r.source or ctx.source for r in recs} | {ctx.source}):
         if name not in ctx.source_ids:
             ctx.source_ids[name] = get_or_create_source(session, name, kind=kind)
             sid = ctx.source_ids[name]
             ctx.trust[sid] = int(conn.execute(select(Source.trust).where(Source.id == sid)).scalar_one())
-    source_ids, trust = ctx.source_ids, ctx.trust
     wanted_series = {r.series for r in recs if r.series} - ctx.series_ids.keys()
     if wanted_series:
         ctx.series_ids.update(get_or_create_series(conn, wanted_series))
-    series_ids = ctx.series_ids
 
+
+def _match(conn: Connection, recs: list[HashRecord], ctx: _Context) -> _Match:
+    """Give each record its entry (the existing one its hashes belong to, else a new one), the signals it
+    adds and the assessment it asks for; raises ImportFormatError on a record that contradicts the store
+    or an earlier record."""
     existing = _lookup_signals(conn, recs)
-    existing_entries = sorted({eid for eid in existing.values()})
-    entry_types = _signal_types(conn, existing_entries)  # entry id -> {type: value}
-
+    found = _Match(sorted(set(existing.values())))
     owner: dict[tuple[str, bytes], Key] = {k: ("e", v) for k, v in existing.items()}
-    new_types: dict[Key, dict[str, bytes]] = defaultdict(dict)
-    for eid, types in entry_types.items():
-        new_types[("e", eid)] = dict(types)
-    new_entries: list[HashRecord] = []  # first record of each new entry
-    new_signals: list[tuple[Key, str, bytes, int | None]] = []
-    wanted: dict[Key, list[tuple[AssessKey, str | None, int]]] = defaultdict(list)
-
+    types: dict[Key, dict[str, bytes]] = defaultdict(dict)  # entry -> {signal: value} it has
+    for eid, have in _signal_types(conn, found.existing).items():
+        types[("e", eid)] = dict(have)
+    file, source, series_ids = ctx.file, ctx.source, ctx.series_ids
     for rec in recs:
-        category = rec.category or default_category
-        if known_good:
+        category = rec.category or ctx.default_category
+        if ctx.known_good:
             if category not in (None, KNOWN_GOOD):
                 raise ImportFormatError(file, rec.line, f"category {category} in a --known-good import")
             category = KNOWN_GOOD
@@ -217,9 +231,9 @@ def _import_chunk(session: Session, recs: list[HashRecord], ctx: _Context) -> Im
         if keys:
             key = keys.pop()
         else:
-            key = ("n", len(new_entries))
-            new_entries.append(rec)
-        have = new_types[key]
+            key = ("n", len(found.new_entries))
+            found.new_entries.append(rec)
+        have = types[key]
         for sig, value in rec.hashes.items():
             if (sig, value) in owner:
                 continue
@@ -231,22 +245,24 @@ def _import_chunk(session: Session, recs: list[HashRecord], ctx: _Context) -> Im
                 )
             have[sig] = value
             owner[(sig, value)] = key
-            new_signals.append((key, sig, value, rec.quality.get(sig)))
-        src = source_ids[rec.source or source]
+            found.new_signals.append((key, sig, value, rec.quality.get(sig)))
         akey: AssessKey = (
-            src,
+            ctx.source_ids[rec.source or source],
             category,
             series_ids.get(rec.series) if rec.series else None,
             rec.victim_identified,
         )
-        wanted[key].append((akey, rec.notes, rec.line))
+        found.wanted[key].append((akey, rec.notes, rec.line))
+    return found
 
-    # Existing assessments, for de-duplication and for the effective grading of touched entries.
-    prior = _assessments(conn, existing_entries)
-    to_add: list[tuple[Key, AssessKey, str | None, int]] = []
+
+def _new_assessments(
+    wanted: dict[Key, list[Wanted]], prior: dict[int, list[tuple[AssessKey, Grading]]]
+) -> list[NewAssessment]:
+    """The assessments to write. A source repeating its latest grading of an entry adds nothing, nor does a
+    row repeating one in the same file; any other change (even back to an older grading) is a new one."""
+    to_add: list[NewAssessment] = []
     for key, items in wanted.items():
-        # A source repeating its latest grading adds nothing, nor does a row repeating one in the same file;
-        # any other change (even back to an older grading) is a new assessment.
         latest: dict[int, AssessKey] = {}
         if key[0] == "e":
             for g_key, g in sorted(prior.get(key[1], []), key=lambda p: (p[1].created_at, p[1].order)):
@@ -257,59 +273,53 @@ def _import_chunk(session: Session, recs: list[HashRecord], ctx: _Context) -> Im
                 continue
             seen.add(akey)
             to_add.append((key, akey, notes, line))
+    return to_add
 
-    added_by_key: dict[Key, list[Grading]] = defaultdict(list)
-    for key, akey, _notes, line in to_add:
-        src, cat, ser, vic = akey
-        added_by_key[key].append(Grading(trust[src], now, 1 << 40 | line, src, cat, ser, vic))
 
-    # New entries: insert with their effective grading already computed.
-    entry_ids: dict[Key, int] = {("e", eid): eid for eid in existing_entries}
-    new_ids = allocate_ids(conn, ENTRY, len(new_entries))
+def _write_new(
+    conn: Connection,
+    found: _Match,
+    to_add: list[NewAssessment],
+    added: dict[Key, list[Grading]],
+    now: datetime,
+) -> dict[Key, int]:
+    """Insert the new entries (their effective grading already computed), then every new signal and
+    assessment; returns the id of each entry of the chunk."""
+    entry_ids: dict[Key, int] = {("e", eid): eid for eid in found.existing}
+    new_ids = allocate_ids(conn, ENTRY, len(found.new_entries))
     rows = []
-    for i, (eid, rec) in enumerate(zip(new_ids, new_entries, strict=True)):
+    for i, (eid, rec) in enumerate(zip(new_ids, found.new_entries, strict=True)):
         entry_ids[("n", i)] = eid
-        eff = effective(added_by_key[("n", i)])
-        rows.append(
-            (
-                eid,
-                eff.category,
-                eff.series_id,
-                eff.victim_identified,
-                "active",
-                eff.disputed,
-                eff.source_id,
-                rec.size,
-                now,
-                now,
-                rec.notes,
-            )
-        )
+        eff = effective(added[("n", i)])
+        row = (eid, eff.category, eff.series_id, eff.victim_identified, "active", eff.disputed, eff.source_id)
+        rows.append((*row, rec.size, now, now, rec.notes))
     insert_rows(conn, ENTRY, ENTRY_COLUMNS, rows)
-    stats.entries_created = len(new_entries)
-    insert_rows(
-        conn,
-        SIGNAL,
-        ("entry_id", "type", "value", "quality"),
-        [(entry_ids[k], t, v, q) for k, t, v, q in new_signals],
-    )
-    stats.signals_added = len(new_signals)
+    insert_rows(conn, SIGNAL, SIGNAL_COLUMNS, [(entry_ids[k], t, v, q) for k, t, v, q in found.new_signals])
     insert_rows(
         conn,
         ASSESSMENT,
-        ("entry_id", "source_id", "category", "series_id", "victim_identified", "notes", "created_at"),
+        ASSESSMENT_COLUMNS,
         [(entry_ids[key], *akey, notes, now) for key, akey, notes, _line in to_add],
     )
-    stats.assessments_added = len(to_add)
+    return entry_ids
 
-    # Existing entries that gained an assessment or a signal: recompute, update, log the change.
-    touched = {k for k, *_ in to_add if k[0] == "e"} | {k for k, *_ in new_signals if k[0] == "e"}
-    changes = [(eid, "create", now) for eid in new_ids]
+
+def _regrade(
+    conn: Connection,
+    touched: set[Key],
+    prior: dict[int, list[tuple[AssessKey, Grading]]],
+    added: dict[Key, list[Grading]],
+    entry_ids: dict[Key, int],
+    now: datetime,
+) -> int:
+    """Grade the existing entries that gained an assessment or a signal again, and log a change for them
+    and for every new entry; returns how many existing entries were updated."""
+    changes = [(eid, "create", now) for key, eid in entry_ids.items() if key[0] == "n"]
     updates = []
     for key in sorted(touched):
         eid = key[1]
-        gradings = [g for _, g in prior.get(eid, [])] + added_by_key.get(key, [])
-        updates.append({"b_id": eid} | _entry_row(effective(gradings), now))
+        graded = [g for _, g in prior.get(eid, [])] + added.get(key, [])
+        updates.append({"b_id": eid} | entry_row(effective(graded), now))
         changes.append((eid, "update", now))
     if updates:
         stmt = (
@@ -318,30 +328,12 @@ def _import_chunk(session: Session, recs: list[HashRecord], ctx: _Context) -> Im
             .values({c: bindparam(c) for c in updates[0] if c != "b_id"})
         )
         conn.execute(stmt, updates)
-    stats.entries_updated = len(updates)
-    stats.unchanged = len({k for k in wanted if k[0] == "e"} - touched)
-    insert_rows(conn, CHANGE, ("entry_id", "kind", "created_at"), changes)
-    return stats
-
-
-def _entry_row(eff: Effective, now: datetime) -> dict[str, object]:
-    return {
-        "category": eff.category,
-        "series_id": eff.series_id,
-        "victim_identified": eff.victim_identified,
-        "disputed": eff.disputed,
-        "source_id": eff.source_id,
-        "updated_at": now,
-    }
+    insert_rows(conn, CHANGE, CHANGE_COLUMNS, changes)
+    return len(updates)
 
 
 def _describe(key: Key) -> str:
     return f"entry {key[1]}" if key[0] == "e" else f"the entry of an earlier row (new #{key[1] + 1})"
-
-
-def _chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 def _lookup_signals(conn: Connection, recs: list[HashRecord]) -> dict[tuple[str, bytes], int]:
@@ -358,7 +350,7 @@ def _lookup_signals(conn: Connection, recs: list[HashRecord]) -> dict[tuple[str,
 
 def _signal_types(conn: Connection, entry_ids: list[int]) -> dict[int, dict[str, bytes]]:
     types: dict[int, dict[str, bytes]] = defaultdict(dict)
-    for chunk in _chunks(entry_ids):
+    for chunk in chunks(entry_ids):
         stmt = select(SignalRow.entry_id, SignalRow.type, SignalRow.value).where(
             SignalRow.entry_id.in_(chunk)
         )
@@ -368,63 +360,10 @@ def _signal_types(conn: Connection, entry_ids: list[int]) -> dict[int, dict[str,
 
 
 def _assessments(conn: Connection, entry_ids: list[int]) -> dict[int, list[tuple[AssessKey, Grading]]]:
+    """The existing entries' assessments, for de-duplication and for their effective grading."""
     out: dict[int, list[tuple[AssessKey, Grading]]] = defaultdict(list)
-    for chunk in _chunks(entry_ids):
+    for chunk in chunks(entry_ids):
         for eid, g in gradings(conn, Assessment.entry_id.in_(chunk)):
             akey: AssessKey = (g.source_id, g.category, g.series_id, g.victim_identified)
             out[eid].append((akey, g))
     return out
-
-
-def recompute_entry(session: Session, entry_id: int, now: datetime) -> None:
-    """Derive an entry's effective grading again from all its assessments, by the store's policy, as
-    `import_records` does (for assessments written outside it, e.g. a reviewer's vote)."""
-    found = [g for _eid, g in gradings(session, Assessment.entry_id == entry_id)]
-    session.execute(update(Entry).where(Entry.id == entry_id).values(**_entry_row(effective(found), now)))
-
-
-def gradings(conn: Connection | Session, *where: ColumnElement[bool]) -> Iterator[tuple[int, Grading]]:
-    """(entry id, what the policy needs of it) for every assessment matching `where`."""
-    stmt = (
-        select(
-            Assessment.entry_id,
-            Assessment.id,
-            Assessment.source_id,
-            Assessment.category,
-            Assessment.series_id,
-            Assessment.victim_identified,
-            Assessment.created_at,
-            Source.trust,
-        )
-        .join(Source, Source.id == Assessment.source_id)
-        .where(*where)
-    )
-    for eid, aid, src, cat, ser, vic, created, trust in conn.execute(stmt):
-        when = created if created.tzinfo else created.replace(tzinfo=UTC)
-        yield int(eid), Grading(int(trust), when, int(aid), int(src), cat, ser, vic)
-
-
-def set_status(session: Session, entry_ids: Iterable[int], status: str) -> list[int]:
-    """Retract entries (status "retracted") or restore them ("active"); the change log records each one
-    whose status changed, so exports, deltas and the perceptual index follow. Returns those ids."""
-    if status not in ("active", "retracted"):
-        raise ValueError(f"unknown entry status {status!r}")
-    wanted = sorted(set(entry_ids))
-    found = {
-        int(i): s for i, s in session.execute(select(Entry.id, Entry.status).where(Entry.id.in_(wanted)))
-    }
-    missing = [i for i in wanted if i not in found]
-    if missing:
-        raise StoreError(f"no entry with id {', '.join(map(str, missing[:5]))}")
-    changed = [i for i in wanted if found[i] != status]
-    if changed:
-        now = utcnow()
-        session.execute(update(Entry).where(Entry.id.in_(changed)).values(status=status, updated_at=now))
-        kind = "retract" if status == "retracted" else "restore"
-        insert_rows(
-            session.connection(),
-            CHANGE,
-            ("entry_id", "kind", "created_at"),
-            [(i, kind, now) for i in changed],
-        )
-    return changed

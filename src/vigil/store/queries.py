@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vigil.core.records import ExportRecord
-from vigil.store import ingest
+from vigil.store.entries import gradings
 from vigil.store.models import Assessment, Change, Entry, Series, Source
 from vigil.store.models import Signal as SignalRow
 from vigil.store.policy import Effective, Grading, effective
@@ -143,9 +143,7 @@ def _trusted_gradings(session: Session, ids: list[int]) -> dict[int, Effective |
     if not untrusted:
         return {}
     trusted: dict[int, list[Grading]] = {e: [] for e in untrusted}
-    for eid, grading in ingest.gradings(
-        session, Assessment.entry_id.in_(untrusted), Assessment.trusted.is_(True)
-    ):
+    for eid, grading in gradings(session, Assessment.entry_id.in_(untrusted), Assessment.trusted.is_(True)):
         trusted[eid].append(grading)
     return {eid: effective(g) if g else None for eid, g in trusted.items()}
 
