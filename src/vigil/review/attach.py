@@ -8,7 +8,9 @@
   output is refused with a `ReviewError` saying why.
 - ``attach_scan(store, scan_id, user=...)`` — attach a scan this store has recorded, by id (no folder).
 - ``scan_and_attach(store, evidence, out, user=..., case=None)`` — run a scan (blocking: call it from a
-  worker thread or process) with the deployment's settings, then attach it.
+  worker thread or process) with the deployment's settings, then attach it. It writes the scan's
+  items.jsonl and summary.json; the reports a person reads (`vigil.report.write_reports`) are left to the
+  caller, as the review app's own scans run `vigil scan`, which writes them.
 - ``attach_submissions(store, user=None)`` — link pending platform submissions (cheap when none are new);
   run it before listing the submissions queue.
 
