@@ -12,10 +12,12 @@ from vigil.server.api.schemas import ChangesOut
 from vigil.store.models import Change, Entry
 
 CHANGE_COLUMNS = (Change.seq, Change.entry_id, Change.kind, Change.created_at, Entry.category, Entry.status)
-router = APIRouter()
 
 
-@router.get("/api/v1/changes", response_model=ChangesOut)
+def add_routes(router: APIRouter) -> None:
+    router.add_api_route("/api/v1/changes", changes, methods=["GET"], response_model=ChangesOut)
+
+
 def changes(
     request: Request,
     key: ChangesKey,

@@ -8,15 +8,16 @@ from fastapi.responses import JSONResponse
 
 from vigil.server.api.deps import state_of
 
-router = APIRouter()
+
+def add_routes(router: APIRouter) -> None:
+    router.add_api_route("/api/v1/health", health, methods=["GET"])
+    router.add_api_route("/api/v1/ready", ready, methods=["GET"])
 
 
-@router.get("/api/v1/health")
 def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/api/v1/ready")
 def ready(request: Request) -> JSONResponse:
     snapshot = state_of(request).snapshot
     try:

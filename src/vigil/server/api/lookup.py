@@ -32,10 +32,21 @@ from vigil.server.body import BodyError, parse_lookup
 from vigil.server.upload import Upload, UploadError, read_upload
 
 INLINE_HASHES = 16  # batches up to this size are answered on the event loop
-router = APIRouter()
 
 
-@router.post("/api/v1/lookup", response_model=LookupOut, openapi_extra=LOOKUP_BODY)
+def add_routes(router: APIRouter) -> None:
+    router.add_api_route(
+        "/api/v1/lookup", lookup, methods=["POST"], response_model=LookupOut, openapi_extra=LOOKUP_BODY
+    )
+    router.add_api_route(
+        "/api/v1/lookup/file",
+        lookup_file,
+        methods=["POST"],
+        response_model=FileLookupOut,
+        openapi_extra=FILE_BODY,
+    )
+
+
 async def lookup(request: Request, key: LookupKey) -> Response:
     """Look up to 10,000 hashes (body: `LookupIn`); the matches come back in request order."""
     try:  # decoded and checked by vigil.server.body, not a pydantic object per hash
@@ -83,7 +94,6 @@ def results(
     return out
 
 
-@router.post("/api/v1/lookup/file", response_model=FileLookupOut, openapi_extra=FILE_BODY)
 async def lookup_file(request: Request, key: LookupKey) -> dict[str, Any]:
     """Hash one uploaded image or video in memory (nothing of it is stored) and look its hashes up."""
     state = state_of(request)

@@ -16,10 +16,13 @@ from vigil.server.body import BodyError, parse_hashes
 from vigil.store import audit
 from vigil.store.models import Submission
 
-router = APIRouter()
+
+def add_routes(router: APIRouter) -> None:
+    router.add_api_route(
+        "/api/v1/submit", submit, methods=["POST"], response_model=SubmitOut, status_code=202
+    )
 
 
-@router.post("/api/v1/submit", response_model=SubmitOut, status_code=202)
 def submit(request: Request, body: SubmitIn, key: SubmitKey) -> dict[str, Any]:
     """Report a match or a new suspected item; it waits for a reviewer (nothing becomes known here)."""
     try:
