@@ -84,6 +84,24 @@ class Settings(BaseSettings):
         default=64 << 20, gt=0, description="largest file POST /api/v1/lookup/file accepts, in bytes"
     )
 
+    # The review web app (vigil.server.web).
+    evidence_roots: str = Field(
+        default="",
+        description="colon-separated folders the web app may scan and show thumbnails from (none: neither)",
+    )
+    scan_roots: str = Field(
+        default="",
+        description="colon-separated folders holding finished `vigil scan --out` folders that may be "
+        "attached from the web (besides the evidence roots and the data folder's scans/)",
+    )
+    scan_workers: int = Field(default=0, ge=0, description="hashing processes for scans started from the web")
+    login_attempts_per_minute: int = Field(
+        default=20, ge=0, description="login attempts one client address may make a minute (0 = no limit)"
+    )
+    thumb_cache_mb: int = Field(
+        default=1024, ge=1, description="the thumbnail cache's size; the least recently shown go first"
+    )
+
     def index_root(self, url: str) -> Path:
         """Where the perceptual indexes of the store at `url` live: $VIGIL_INDEX_DIR, else beside a SQLite
         file, else per database."""

@@ -155,7 +155,8 @@ def test_store_changes_reach_a_running_server(server: dict, tmp_path: Path) -> N
 
     assert not matched()
     (tmp_path / "more.csv").write_text(f"md5,category\n{new_md5},C\n")
-    assert run(db, "import", str(tmp_path / "more.csv"), "--format", "csv")[0] == 0
+    code, _, err = run(db, "import", str(tmp_path / "more.csv"), "--format", "csv")
+    assert code == 0, err
     deadline = time.monotonic() + 30
     while not matched():
         assert time.monotonic() < deadline, "an imported hash never matched"
@@ -165,7 +166,8 @@ def test_store_changes_reach_a_running_server(server: dict, tmp_path: Path) -> N
     confirmed = datetime.fromisoformat(match["last_confirmed"])
     assert confirmed.tzinfo is not None and abs(datetime.now(UTC) - confirmed) < timedelta(minutes=2)
     assert match["category"] == "C"
-    assert run(db, "retract", f"md5:{new_md5}")[0] == 0
+    code, _, err = run(db, "retract", f"md5:{new_md5}")
+    assert code == 0, err
     deadline = time.monotonic() + 30
     while matched():
         assert time.monotonic() < deadline, "a retracted hash kept matching"

@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from tests.exchange.formats import fake_hash
 from tests.server.serving import auth, create_key, run
-from vigil.server import api
+from vigil.config import Settings
+from vigil.server.api import snapshot
+from vigil.server.app import create_app
 
 
 def test_ready_waits_for_the_entry_times(
@@ -22,14 +24,14 @@ def test_ready_waits_for_the_entry_times(
     assert run(sqlite_url, "import", str(tmp_path / "k.csv"), "--format", "csv")[0] == 0
     key = create_key(sqlite_url, "platform", "lookup")
     gate = threading.Event()
-    read = api._entry_times
+    read = snapshot.entry_times
 
     def slow_read(session: Session) -> object:  # a big store: the read takes a while
         gate.wait(30)
         return read(session)
 
-    monkeypatch.setattr(api, "_entry_times", slow_read)
-    with TestClient(api.create_app(sqlite_url)) as client:
+    monkeypatch.setattr(snapshot, "entry_times", slow_read)
+    with TestClient(create_app(Settings(db=sqlite_url))) as client:
         waiting = client.get("/api/v1/ready")
         assert waiting.status_code == 503
         assert "last confirmed" in waiting.json()["reason"]

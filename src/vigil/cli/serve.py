@@ -22,7 +22,7 @@ def serve_cmd(obj: Context, host: str, port: int, workers: int) -> None:
         pass
     os.environ["VIGIL_DB"] = obj.settings.db
     uvicorn.run(
-        "vigil.server.api:app_from_env",
+        "vigil.server.app:app_from_env",
         factory=True,
         http="vigil.server.protocol:NoDelayProtocol",  # TCP_NODELAY also under --workers N
         host=host,

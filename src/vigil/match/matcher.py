@@ -1,15 +1,16 @@
-"""Match one file's hashes against a snapshot of the store taken when the scan starts.
+"""A snapshot of the store's known hashes, answering which entries hashes match.
 
-Exact signals are looked up in dictionaries, perceptual ones in the store's memory-mapped index (brought up
-to date with the store first), searched with every variant (rotations/flips) of the query in one call. The
-snapshot is built once in the parent and inherited by the worker processes, which share the index's pages
-and never touch the database.
+Exact signals are looked up in sorted tables, perceptual ones in the store's memory-mapped index (brought up
+to date with the store first). `Matcher.match` takes one hashed file and searches every variant
+(rotations/flips) of its perceptual hashes in one call (the scan, the API's file lookup); `lookup_many`
+takes a batch of bare hashes (the API's lookup and submit). For a scan the snapshot is built once in the
+parent and inherited by the worker processes, which share the index's pages and never touch the database.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -18,39 +19,16 @@ from vigil.core.categories import KNOWN_GOOD
 from vigil.core.errors import VigilError
 from vigil.hashing import FileHashes
 from vigil.index import PDQIndex, sync
+from vigil.match.matches import Match, rank
 from vigil.match.tables import EntryTable, ExactTable, exact_tables
 from vigil.signals.vpdq import Frames, VPDQSignal
 from vigil.store import Store, queries
 from vigil.store.bulk import iter_signal_rows
 
-CATEGORY_ORDER = "ABCIXPNG"
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    signal: str
-    distance: int
-    entry_id: int
-    category: str | None
-    series: str | None
-    source: str | None
-    # Videos (vpdq): share of the scanned video's frames found in the known one, and the reverse.
-    query_match: float | None = None
-    compared_match: float | None = None
-
-    def as_dict(self) -> dict[str, object]:
-        out: dict[str, object] = {
-            "signal": self.signal,
-            "distance": self.distance,
-            "entry_id": self.entry_id,
-            "category": self.category,
-            "series": self.series,
-            "source": self.source,
-        }
-        if self.query_match is not None:
-            out["query_match_percent"] = round(self.query_match, 1)
-            out["compared_match_percent"] = round(self.compared_match or 0.0, 1)
-        return out
+# What the matching API's batch lookup answers: per query, (entry id, distance) pairs; and per matched
+# entry, (category, series, source).
+Found = list[list[tuple[int, int]]]
+Described = dict[int, tuple[str | None, str | None, str | None]]
 
 
 class Matcher:
@@ -134,7 +112,28 @@ class Matcher:
         for name, value in hashes.video.items():
             for match in self._match_video(name, value):
                 found[(name, match.entry_id)] = match
-        return sorted(found.values(), key=_rank)
+        return sorted(found.values(), key=rank)
+
+    def lookup_many(self, parsed: Sequence[tuple[str, bytes]]) -> tuple[Found, Described]:
+        """A batch of bare hashes (the matching API's lookup): the entry ids and distances each
+        (signal, value) matches, in order, and what each matched entry is. Exact signals by equality, PDQ
+        within the threshold as given (no rotations or flips: a caller sends the hash it has); active
+        entries only (retracted ones never match)."""
+        raw: Found = [[] for _ in parsed]
+        pdq_rows = [i for i, (name, _) in enumerate(parsed) if name == "pdq"]
+        index = self.perceptual.get("pdq")
+        if pdq_rows and index is not None and not index.is_empty():
+            queries_ = np.frombuffer(b"".join(parsed[i][1] for i in pdq_rows), np.uint8).reshape(-1, 32)
+            hits = index.search(queries_, self.thresholds["pdq"], min_quality=self.min_quality["pdq"])
+            for i, row_hits in zip(pdq_rows, hits, strict=True):
+                raw[i] = list(row_hits)
+        for name, table in self.exact.items():
+            rows = [i for i, (signal, _) in enumerate(parsed) if signal == name]
+            if rows:
+                for i, ids in zip(rows, table.get_many([parsed[i][1] for i in rows]), strict=True):
+                    raw[i] = [(eid, 0) for eid in ids]
+        described = self.entries.describe(eid for row in raw for eid, _ in row)
+        return [[(eid, d) for eid, d in row if eid in described] for row in raw], described
 
     def _match_video(self, name: str, value: bytes) -> list[Match]:
         """Known videos sharing enough frames with this one, both ways (vpdq's rule)."""
@@ -168,22 +167,3 @@ class Matcher:
     def _match(self, signal: str, distance: int, eid: int) -> Match:
         e = self.entries[eid]
         return Match(signal, distance, eid, e.category, e.series, e.source)
-
-
-def _rank(m: Match) -> tuple[int, int, int, int]:
-    exact = 0 if signals.get(m.signal).exact else 1
-    severity = CATEGORY_ORDER.index(m.category) if m.category else len(CATEGORY_ORDER)
-    return (exact, m.distance, severity, m.entry_id)
-
-
-def verdict(matches: list[Match], failed: bool) -> str:
-    """known: an exact hash of a known (non-good) entry; known_good: only known-good exact hashes;
-    similar: a perceptual match of a known entry; error: nothing matched and hashing failed."""
-    exact = [m for m in matches if signals.get(m.signal).exact]
-    if any(m.category != KNOWN_GOOD for m in exact):
-        return "known"
-    if exact:
-        return "known_good"
-    if any(m.category != KNOWN_GOOD for m in matches):
-        return "similar"
-    return "error" if failed else "unknown"

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from vigil.core.categories import parse_category
 from vigil.core.errors import VigilError
-from vigil.store.db import write_lock as write_lock  # re-exported (used from here); home: store.db
 from vigil.store.entries import get_or_create_source
 from vigil.store.models import User
 

@@ -25,7 +25,7 @@ from vigil import signals, sources
 from vigil.core.fsio import open_readonly
 from vigil.core.records import ItemRecord
 from vigil.hashing import FileHashes, hash_stream
-from vigil.match.matcher import Matcher, verdict
+from vigil.match import Matcher, verdict
 from vigil.media import DecodeLimits, is_video, sniff
 from vigil.scan import journal
 from vigil.scan.walker import Item

@@ -5,7 +5,8 @@ of the OpenAPI schema (that schema is the matching API's contract) and starts wi
 (session, role, CSRF on POST); tests/web/test_matrix.py lists who may use what.
 
 The route modules do without ``from __future__ import annotations``: FastAPI evaluates each route's
-``Annotated[Viewer, Depends(...)]`` and those dependencies are local to the module's ``routes()``.
+``Annotated[Viewer, Depends(...)]`` and those dependencies are local to the module's ``routes()`` (or to
+the function it calls to add one group of routes).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 
 from vigil import __version__
 from vigil.server.limits import SharedLimiter
-from vigil.server.web.evidence import WebSettings, parse_roots
+from vigil.server.web.evidence import parse_roots
 from vigil.server.web.thumbs import ThumbCache
 from vigil.store import Store
 
@@ -77,11 +77,10 @@ class Web:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.settings = store.settings
-        self.web_settings = WebSettings()
         self.data = store.data_root
         self.scans_dir = self.data / "scans"
         self.thumbs = ThumbCache(
-            self.data / "thumbs", self.settings.max_image_pixels, self.web_settings.thumb_cache_mb << 20
+            self.data / "thumbs", self.settings.max_image_pixels, self.settings.thumb_cache_mb << 20
         )
         # Login attempts per client address, shared by the workers (the lock-out is per account).
         self.login_limiter = SharedLimiter(self.data / "ratelimit" / "login")
@@ -91,13 +90,13 @@ class Web:
     @property
     def evidence_roots(self) -> list[Path]:
         """Read each time: a folder created after start-up counts once it exists."""
-        return parse_roots(self.web_settings.evidence_roots)
+        return parse_roots(self.settings.evidence_roots)
 
     @property
     def scan_roots(self) -> list[Path]:
         """Where finished scan folders may be attached from."""
         own = [Path(os.path.realpath(self.scans_dir))] if self.scans_dir.is_dir() else []
-        return [*own, *parse_roots(self.web_settings.scan_roots), *self.evidence_roots]
+        return [*own, *parse_roots(self.settings.scan_roots), *self.evidence_roots]
 
     def page(
         self,

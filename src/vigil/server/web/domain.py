@@ -37,9 +37,9 @@ from vigil.review import (
     sync_index,
     wellness,
 )
-from vigil.review.base import write_lock
 from vigil.review.queue import SightingInfo
 from vigil.review.queue import queue as review_queue
+from vigil.store.db import write_lock
 from vigil.store.models import ReviewItem, Scan, Submission, User
 
 from .core import Refused, Viewer, Web

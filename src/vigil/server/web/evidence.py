@@ -10,32 +10,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-
-class WebSettings(BaseSettings):
-    """The web app's own settings (VIGIL_ environment variables), beside vigil.config.Settings."""
-
-    model_config = SettingsConfigDict(env_prefix="VIGIL_", extra="ignore")
-
-    evidence_roots: str = Field(
-        default="",
-        description="colon-separated folders the web app may scan and show thumbnails from (none: neither)",
-    )
-    scan_roots: str = Field(
-        default="",
-        description="colon-separated folders holding finished `vigil scan --out` folders that may be "
-        "attached from the web (besides the evidence roots and the data folder's scans/)",
-    )
-    scan_workers: int = Field(default=0, ge=0, description="hashing processes for scans started from the web")
-    login_attempts_per_minute: int = Field(
-        default=20, ge=0, description="login attempts one client address may make a minute (0 = no limit)"
-    )
-    thumb_cache_mb: int = Field(
-        default=1024, ge=1, description="the thumbnail cache's size; the least recently shown go first"
-    )
-
 
 def parse_roots(text: str) -> list[Path]:
     """The existing folders in a colon-separated list, as real absolute paths (others are dropped)."""

@@ -14,13 +14,14 @@ import re
 import secrets
 import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from vigil.core.fsio import atomic_write
 
 JOB_NAME = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 MAX_RUNNING = 4  # scans started from the web that may run at once (each uses every core)
@@ -131,11 +132,8 @@ class Jobs:
                 self.save(job)
 
     def save(self, job: Job) -> None:
-        with self._lock:
-            fd, tmp = tempfile.mkstemp(dir=self.root, suffix=".part")
-            with os.fdopen(fd, "w") as fh:
-                json.dump(asdict(job), fh)
-            os.replace(tmp, self.root / f"{job.id}.json")
+        with self._lock, atomic_write(self.root / f"{job.id}.json", suffix=".part") as fh:
+            json.dump(asdict(job), fh)
 
     def get(self, job_id: str) -> Job | None:
         if not JOB_NAME.match(job_id):

@@ -31,36 +31,54 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def login_form(web: Web, request: Request, status: int, message: str | None, next_url: str) -> Response:
+    """The login page, with a fresh double-submit CSRF token in its form and in a cookie."""
+    token = new_token()
+    response = web.page(
+        request,
+        "login.html",
+        None,
+        status=status,
+        csrf=token,
+        message=message,
+        next_url=next_url,
+    )
+    response.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        max_age=3600,
+        path="/login",
+        httponly=True,
+        samesite="strict",
+        secure=web.settings.cookie_secure,
+    )
+    return response
+
+
+def attempt(
+    web: Web, sessions: Sessions, name: str, password: str, client: str | None
+) -> tuple[str | None, int]:
+    """(session token, 0) on success; (None, seconds locked or 0) on failure. Audited either way."""
+    with web.store.transaction() as db:
+        lock_audit_chain(db)  # the outcome is audited after the check: hold the chain from the start
+        result = check_login(db, name, password)
+        if result.user is None:
+            details = {"reason": result.reason, "client": client, "retry_after": result.retry_after}
+            audit.append(db, audit.Event("web:login", "login.failed", f"user:{name}", details))
+            return None, result.retry_after
+        audit.append(db, audit.Event(f"user:{result.user.name}", "login", None, {"client": client}))
+        token, _csrf = sessions.start(db, result.user)
+        return token, 0
+
+
 def routes(web: Web, sessions: Sessions, guard: Guard) -> APIRouter:
     router = APIRouter(include_in_schema=False)
-
-    def form(request: Request, status: int, message: str | None, next_url: str) -> Response:
-        token = new_token()
-        response = web.page(
-            request,
-            "login.html",
-            None,
-            status=status,
-            csrf=token,
-            message=message,
-            next_url=next_url,
-        )
-        response.set_cookie(
-            LOGIN_COOKIE,
-            token,
-            max_age=3600,
-            path="/login",
-            httponly=True,
-            samesite="strict",
-            secure=web.settings.cookie_secure,
-        )
-        return response
 
     @router.get("/login")
     def login_page(request: Request, next: str | None = None) -> Response:
         if sessions.find(request.cookies.get(SESSION_COOKIE)) is not None:
             return RedirectResponse(safe_next(next), status_code=303)
-        return form(request, 200, None, safe_next(next))
+        return login_form(web, request, 200, None, safe_next(next))
 
     @router.post("/login")
     async def login(
@@ -73,15 +91,15 @@ def routes(web: Web, sessions: Sessions, guard: Guard) -> APIRouter:
         if not same(csrf_token, request.cookies.get(LOGIN_COOKIE)):
             raise Refused(403, "the login form expired: reload the page")
         client = request.client.host if request.client else None
-        per_minute = web.web_settings.login_attempts_per_minute
+        per_minute = web.settings.login_attempts_per_minute
         throttled = web.login_limiter.wait(f"login:{client}", per_minute / 60, burst=per_minute)
         if throttled > 0:  # too many attempts from this address, whatever the names: not even checked
-            response = form(request, 429, FAILED, safe_next(next))
+            response = login_form(web, request, 429, FAILED, safe_next(next))
             response.headers["Retry-After"] = str(max(1, math.ceil(throttled)))
             return response
-        token, wait = await run_in_threadpool(attempt, name, password, client)
+        token, wait = await run_in_threadpool(attempt, web, sessions, name, password, client)
         if token is None:
-            response = form(request, 429 if wait else 401, FAILED, safe_next(next))
+            response = login_form(web, request, 429 if wait else 401, FAILED, safe_next(next))
             if wait:
                 response.headers["Retry-After"] = str(wait)
             return response
@@ -89,19 +107,6 @@ def routes(web: Web, sessions: Sessions, guard: Guard) -> APIRouter:
         sessions.set_cookie(response, token)
         response.delete_cookie(LOGIN_COOKIE, path="/login")
         return response
-
-    def attempt(name: str, password: str, client: str | None) -> tuple[str | None, int]:
-        """(session token, 0) on success; (None, seconds locked or 0) on failure."""
-        with web.store.transaction() as db:
-            lock_audit_chain(db)  # the outcome is audited after the check: hold the chain from the start
-            result = check_login(db, name, password)
-            if result.user is None:
-                details = {"reason": result.reason, "client": client, "retry_after": result.retry_after}
-                audit.append(db, audit.Event("web:login", "login.failed", f"user:{name}", details))
-                return None, result.retry_after
-            audit.append(db, audit.Event(f"user:{result.user.name}", "login", None, {"client": client}))
-            token, _csrf = sessions.start(db, result.user)
-            return token, 0
 
     @router.post("/logout")
     def logout(viewer: Annotated[Viewer, Depends(guard(*EVERYONE))]) -> Response:

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
+from starlette.datastructures import FormData
 
 from vigil.store import audit
 from vigil.store.models import Case, Scan, ScanItem
@@ -35,12 +36,18 @@ MAX_EVIDENCE = 100
 def routes(web: Web, _sessions: Sessions, guard: Guard) -> APIRouter:
     router = APIRouter(include_in_schema=False)
     domain = Domain(web)
-    jobs = Jobs(web.scans_dir, web.store.url, web.web_settings.scan_workers)
+    jobs = Jobs(web.scans_dir, web.store.url, web.settings.scan_workers)
     anyone = Depends(guard(*EVERYONE))
     analyst = Depends(guard(*ANALYSTS))
+    add_scan_list(router, web, domain, jobs, anyone)
+    add_jobs(router, web, domain, jobs, anyone, analyst)
+    add_attach(router, web, domain, analyst)
+    add_scan_page(router, web, domain, anyone)
+    return router
 
-    def attach_job(job: Job) -> None:
-        domain.attach(jobs.out_dir(job.id), job.user, job.case)
+
+def add_scan_list(router: APIRouter, web: Web, domain: Domain, jobs: Jobs, anyone: Any) -> None:
+    """``GET /scans``."""
 
     @router.get("/scans")
     def scans_page(
@@ -48,32 +55,7 @@ def routes(web: Web, _sessions: Sessions, guard: Guard) -> APIRouter:
         viewer: Annotated[Viewer, anyone],
         case: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     ) -> Response:
-        with web.store.session() as db:
-            query = (
-                select(Scan.id, Scan.evidence, Scan.started_at, Scan.finished_at, Scan.summary, Case.name)
-                .outerjoin(Case, Case.id == Scan.case_id)
-                .order_by(Scan.id.desc())
-            )
-            if case is not None:
-                query = query.where(Scan.case_id == case)
-            rows = db.execute(query.limit(PAGE)).all()
-            cases = db.execute(
-                select(Case.id, Case.name, func.count(Scan.id))
-                .outerjoin(Scan, Scan.case_id == Case.id)
-                .group_by(Case.id, Case.name)
-                .order_by(Case.name)
-            ).all()
-        scans = [
-            {
-                "id": sid,
-                "evidence": evidence or [],
-                "started_at": started,
-                "finished_at": finished,
-                "verdicts": (summary or {}).get("verdicts", {}),
-                "case": case_name,
-            }
-            for sid, evidence, started, finished, summary, case_name in rows
-        ]
+        scans, cases = list_scans(web, case)
         return web.page(
             request,
             "scans.html",
@@ -87,14 +69,56 @@ def routes(web: Web, _sessions: Sessions, guard: Guard) -> APIRouter:
             exposure=domain.exposure_of(viewer),
         )
 
+
+def list_scans(web: Web, case: int | None) -> tuple[list[dict[str, Any]], list[Any]]:
+    """The newest `PAGE` scans (of one case, if given), and every case with its number of scans."""
+    with web.store.session() as db:
+        query = (
+            select(Scan.id, Scan.evidence, Scan.started_at, Scan.finished_at, Scan.summary, Case.name)
+            .outerjoin(Case, Case.id == Scan.case_id)
+            .order_by(Scan.id.desc())
+        )
+        if case is not None:
+            query = query.where(Scan.case_id == case)
+        rows = db.execute(query.limit(PAGE)).all()
+        cases = db.execute(
+            select(Case.id, Case.name, func.count(Scan.id))
+            .outerjoin(Scan, Scan.case_id == Case.id)
+            .group_by(Case.id, Case.name)
+            .order_by(Case.name)
+        ).all()
+    scans = [
+        {
+            "id": sid,
+            "evidence": evidence or [],
+            "started_at": started,
+            "finished_at": finished,
+            "verdicts": (summary or {}).get("verdicts", {}),
+            "case": case_name,
+        }
+        for sid, evidence, started, finished, summary, case_name in rows
+    ]
+    return scans, list(cases)
+
+
+def add_jobs(router: APIRouter, web: Web, domain: Domain, jobs: Jobs, anyone: Any, analyst: Any) -> None:
+    """``POST /scans`` (start a scan) and ``GET /scans/jobs/{job}``."""
+
+    def attach_job(job: Job) -> None:
+        domain.attach(jobs.out_dir(job.id), job.user, job.case)
+
+    def start(evidence: list[str], case: str | None, viewer: Viewer) -> Job:
+        job_id = jobs.new_id()
+        with web.store.transaction() as db:  # audited before it starts
+            details = {"evidence": evidence, "case": case}
+            audit.append(db, audit.Event(viewer.actor, "scan.start", f"job:{job_id}", details))
+        return jobs.start(job_id, evidence, case, viewer.name, attach_job)
+
     @router.post("/scans")
     async def start_scan(request: Request, viewer: Annotated[Viewer, analyst]) -> Response:
         form = await request.form()
-        evidence_text = str(form.get("evidence") or "")
-        case = str(form.get("case") or "").strip() or None
-        if case is not None and len(case) > 200:
-            raise Refused(422, "a case name has at most 200 characters")
-        wanted = [line.strip() for line in evidence_text.splitlines() if line.strip()]
+        case = case_name(form)
+        wanted = [line.strip() for line in str(form.get("evidence") or "").splitlines() if line.strip()]
         if not wanted or len(wanted) > MAX_EVIDENCE:
             raise Refused(422, f"list 1 to {MAX_EVIDENCE} evidence paths, one a line")
         roots = web.evidence_roots
@@ -111,13 +135,6 @@ def routes(web: Web, _sessions: Sessions, guard: Guard) -> APIRouter:
         job = await run_in_threadpool(start, checked, case, viewer)
         return RedirectResponse(f"/scans/jobs/{job.id}", status_code=303)
 
-    def start(evidence: list[str], case: str | None, viewer: Viewer) -> Job:
-        job_id = jobs.new_id()
-        with web.store.transaction() as db:  # audited before it starts
-            details = {"evidence": evidence, "case": case}
-            audit.append(db, audit.Event(viewer.actor, "scan.start", f"job:{job_id}", details))
-        return jobs.start(job_id, evidence, case, viewer.name, attach_job)
-
     @router.get("/scans/jobs/{job_id}")
     def job_page(request: Request, job_id: str, viewer: Annotated[Viewer, anyone]) -> Response:
         job = jobs.get(job_id)
@@ -125,6 +142,18 @@ def routes(web: Web, _sessions: Sessions, guard: Guard) -> APIRouter:
             raise Refused(404, "no such scan job")
         template = "_job.html" if request.headers.get("hx-request") == "true" else "job.html"
         return web.page(request, template, viewer, job=job, log=jobs.log_tail(job.id))
+
+
+def case_name(form: FormData) -> str | None:
+    """The form's optional case name (422 past 200 characters)."""
+    case = str(form.get("case") or "").strip() or None
+    if case is not None and len(case) > 200:
+        raise Refused(422, "a case name has at most 200 characters")
+    return case
+
+
+def add_attach(router: APIRouter, web: Web, domain: Domain, analyst: Any) -> None:
+    """``POST /scans/attach`` (a finished --out folder) and ``POST /scans/{id}/attach`` (a recorded scan)."""
 
     @router.post("/scans/attach")
     async def attach_folder(request: Request, viewer: Annotated[Viewer, analyst]) -> Response:
@@ -137,9 +166,7 @@ def routes(web: Web, _sessions: Sessions, guard: Guard) -> APIRouter:
                 "the folder is not inside the scan roots (VIGIL_SCAN_ROOTS), the evidence roots "
                 "or the server's scans folder",
             )
-        case = str(form.get("case") or "").strip() or None
-        if case is not None and len(case) > 200:
-            raise Refused(422, "a case name has at most 200 characters")
+        case = case_name(form)
         scan_id = await run_in_threadpool(domain.attach, real, viewer.name, case)
         return RedirectResponse(f"/scans/{scan_id}", status_code=303)
 
@@ -153,6 +180,10 @@ def routes(web: Web, _sessions: Sessions, guard: Guard) -> APIRouter:
         domain.attach(out, viewer.name)
         return RedirectResponse(f"/scans/{scan_id}", status_code=303)
 
+
+def add_scan_page(router: APIRouter, web: Web, domain: Domain, anyone: Any) -> None:
+    """``GET /scans/{id}``."""
+
     @router.get("/scans/{scan_id:int}")
     def scan_page(
         request: Request,
@@ -161,24 +192,7 @@ def routes(web: Web, _sessions: Sessions, guard: Guard) -> APIRouter:
         verdict: Annotated[str | None, Query(max_length=20)] = None,
         page: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     ) -> Response:
-        with web.store.session() as db:
-            scan = db.get(Scan, scan_id)
-            if scan is None:
-                raise Refused(404, "no such scan")
-            case_name = db.scalar(select(Case.name).where(Case.id == scan.case_id)) if scan.case_id else None
-            query = select(ScanItem).where(ScanItem.scan_id == scan_id)
-            if verdict:
-                query = query.where(ScanItem.verdict == verdict)
-            items = db.scalars(query.order_by(ScanItem.id).offset(page * PAGE).limit(PAGE + 1)).all()
-            info: dict[str, Any] = {
-                "id": scan.id,
-                "evidence": scan.evidence,
-                "out_dir": scan.out_dir,
-                "started_at": scan.started_at,
-                "finished_at": scan.finished_at,
-                "summary": scan.summary or {},
-                "case": case_name,
-            }
+        info, items = scan_view(web, scan_id, verdict, page)
         return web.page(
             request,
             "scan.html",
@@ -192,7 +206,30 @@ def routes(web: Web, _sessions: Sessions, guard: Guard) -> APIRouter:
             exposure=domain.exposure_of(viewer),
         )
 
-    return router
+
+def scan_view(
+    web: Web, scan_id: int, verdict: str | None, page: int
+) -> tuple[dict[str, Any], list[ScanItem]]:
+    """A scan's summary and one page of its items (`PAGE` + 1 of them: one more says there is a next page)."""
+    with web.store.session() as db:
+        scan = db.get(Scan, scan_id)
+        if scan is None:
+            raise Refused(404, "no such scan")
+        case = db.scalar(select(Case.name).where(Case.id == scan.case_id)) if scan.case_id else None
+        query = select(ScanItem).where(ScanItem.scan_id == scan_id)
+        if verdict:
+            query = query.where(ScanItem.verdict == verdict)
+        items = db.scalars(query.order_by(ScanItem.id).offset(page * PAGE).limit(PAGE + 1)).all()
+        info: dict[str, Any] = {
+            "id": scan.id,
+            "evidence": scan.evidence,
+            "out_dir": scan.out_dir,
+            "started_at": scan.started_at,
+            "finished_at": scan.finished_at,
+            "summary": scan.summary or {},
+            "case": case,
+        }
+    return info, list(items)
 
 
 def _item_view(item: ScanItem) -> dict[str, Any]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import tempfile
 import threading
 import warnings
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
+from vigil.core.fsio import atomic_write
 from vigil.report.thumbs import FORMATS
 from vigil.sources.locator import read_evidence
 
@@ -133,10 +133,8 @@ class ThumbCache:
         try:
             self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
             file.parent.mkdir(mode=0o700, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=file.parent, suffix=".part")  # 0600
-            with os.fdopen(fd, "wb") as fh:
+            with atomic_write(file, "wb", suffix=".part") as fh:  # mkstemp: 0600 like the folders' 0700
                 fh.write(data)
-            os.replace(tmp, file)
             self._account(len(data))
         except OSError:  # a full or read-only disk costs the cache, not the page
             return
