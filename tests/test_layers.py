@@ -1,8 +1,8 @@
 """The package graph is a one-way stack (DESIGN.md "Layers", README "Architecture").
 
 Every import of every module under src/vigil — at the top or inside a function — is read with `ast` and
-held to the table below: a package may import the packages of the rows above its own, never its own row's
-neighbours or anything below. Also: no name starting with `_` is imported from another module, modules do
+held to the table below: a package may import the packages of the rows before its own, never its own row's
+neighbours or any row after it. Also: no name starting with `_` is imported from another module, modules do
 not import each other in a cycle, and modules and functions stay small enough to read.
 """
 
@@ -18,7 +18,8 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src"
 ROOT = SRC / "vigil"
 
-# Top to bottom: a package imports only from the rows above it. `vigil` itself holds only __version__.
+# From the bottom of the stack up: a package imports only from the rows listed before its own. `vigil`
+# itself holds only __version__.
 # Names not in the tree yet are the rooms the open issues' capabilities go in (README "Architecture").
 LAYERS: list[tuple[str, ...]] = [
     ("vigil", "core"),  # errors, categories, records, file I/O, clock: nothing of vigil
@@ -206,3 +207,13 @@ def test_modules_and_functions_stay_readable(name: str) -> None:
         and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES  # type: ignore[operator]
     ]
     assert not long, f"{name}: functions over {MAX_FUNCTION_LINES} lines: {long}"
+
+
+def test_the_readme_shows_every_package() -> None:
+    """The picture in README "Architecture" names every package, so a new one is placed in it too."""
+    readme = (SRC.parent / "README.md").read_text()
+    section = readme.split("## Architecture", 1)[1].split("\n## ", 1)[0]
+    packages = {top_package(name) for name in ALL} - {"vigil", "__main__"}
+    names = {p: (f"{p}/" if (ROOT / p).is_dir() else p) for p in packages}
+    missing = sorted(n for n in names.values() if n not in section)
+    assert not missing, f"README's Architecture section does not show {missing}"
