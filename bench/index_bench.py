@@ -97,7 +97,8 @@ def _dir_size(path: Path) -> int:
 
 
 def bench_vigil(tmp: Path, hashes: np.ndarray, queries: np.ndarray) -> tuple[dict[str, Any], list[Any]]:
-    from vigil.index import PDQIndex, mih
+    from vigil.index import PDQIndex
+    from vigil.index.mih import search as mih_search
 
     path = tmp / "vigil-index"
     t = time.perf_counter()
@@ -108,12 +109,12 @@ def bench_vigil(tmp: Path, hashes: np.ndarray, queries: np.ndarray) -> tuple[dic
     index.search(queries[:50], RADIUS)  # warm the page cache like a running server
     batched_result = index.search(queries, RADIUS)
     batched = _rate(lambda q: index.search(q, RADIUS), queries, False)
-    threads = mih._THREADS
-    mih._THREADS = 1
+    threads = mih_search.THREADS
+    mih_search.THREADS = 1
     try:
         batched_1 = _rate(lambda q: index.search(q, RADIUS), queries, False)
     finally:
-        mih._THREADS = threads
+        mih_search.THREADS = threads
     single = _rate(lambda q: index.search(q, RADIUS), queries[:N_SINGLE], True)
     # Incremental: 1 % more rows through the log, then a query batch over segment + log.
     extra = np.random.default_rng(5).integers(0, 256, (max(1, len(hashes) // 100), 32), dtype=np.uint8)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
+import zlib
 from pathlib import Path
 from unittest import mock
 
@@ -18,8 +20,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vigil.index import BruteForceIndex, PDQIndex, mih
+from vigil.index import BruteForceIndex, PDQIndex
 from vigil.index.mih import IndexError_, probe_plan
+from vigil.index.mih import search as mih_search
+from vigil.index.mih.segment import build_segment
 
 BITS = 256
 
@@ -84,7 +88,7 @@ def test_search_equals_brute_force(
     tables: bool,
 ) -> None:
     # Small segments are normally scanned whole; `tables` forces the multi-index path even for them.
-    with mock.patch.object(mih, "_BRUTE_ROWS", 0 if tables else mih._BRUTE_ROWS):
+    with mock.patch.object(mih_search, "BRUTE_ROWS", 0 if tables else mih_search.BRUTE_ROWS):
         check_against_brute_force(tmp_path_factory.mktemp("idx"), seed, n, radius, removed, added)
 
 
@@ -230,6 +234,46 @@ def test_a_torn_log_record_is_dropped_and_the_next_write_continues(tmp_path: Pat
     assert third.search(hashes, 0) == [[(1, 0)], [], [(3, 0)]]
 
 
+def test_a_folder_written_by_hand_to_the_documented_layout_opens(tmp_path: Path) -> None:
+    """The on-disk format, pinned without the index's own writer: a segment of .npy arrays, a manifest
+    naming it, and a log of checksummed records (an add and a store mark) that opening replays."""
+    rng = np.random.default_rng(10)
+    hashes = clustered(rng, 3000)
+    hashes = hashes[np.argsort(hashes.view("<u2")[:, 0], kind="stable")]
+    ids = np.arange(len(hashes), dtype=np.uint32) + 100
+    keys = hashes.view("<u2")
+    offsets = np.zeros((16, 65537), np.uint32)
+    for j in range(16):
+        offsets[j, 1:] = np.cumsum(np.bincount(keys[:, j], minlength=65536))
+    perm = np.stack([np.argsort(keys[:, j], kind="stable") for j in range(1, 16)]).astype(np.uint32)
+    seg = tmp_path / "seg-000003"
+    seg.mkdir()
+    arrays = {"hashes": hashes, "ids": ids, "quality": np.full(len(ids), 80, np.uint8), "offsets": offsets}
+    for name, array in (arrays | {"perm": perm}).items():
+        np.save(seg / f"{name}.npy", array)
+    manifest = {"version": 1, "nbytes": 32, "generation": 3, "segment": seg.name, "store_seq": 4}
+    (tmp_path / "MANIFEST.json").write_text(json.dumps(manifest | {"store_token": "4@t"}))
+    extra = rng.integers(0, 256, (2, 32), dtype=np.uint8)
+    records = [
+        b"A"
+        + (2).to_bytes(8, "little")
+        + np.array([7, 8], "<i8").tobytes()
+        + bytes([255, 20])
+        + extra.tobytes(),
+        b"M" + (9).to_bytes(8, "little") + b"9@t",
+    ]
+    with open(tmp_path / "log-000003", "wb") as fh:
+        for payload in records:
+            fh.write(struct.pack("<II", len(payload), zlib.crc32(payload)) + payload)
+    index = PDQIndex.open(tmp_path, create=False)
+    assert (index.generation, index.store_seq, index.store_token, index.pending) == (3, 9, "9@t", 2)
+    assert index.verify() == [] and len(index) == len(hashes) + 2
+    queries = np.concatenate([flip(hashes[::100], rng.integers(0, 32, 30), rng), extra])
+    all_ids = np.concatenate([ids.astype(np.int64), [7, 8]])
+    assert index.search(queries, 31) == reference(np.concatenate([hashes, extra]), all_ids, queries, 31)
+    assert index.search(extra, 0, min_quality=50) == [[(7, 0)], []]
+
+
 def test_damaged_index_files_are_reported(tmp_path: Path) -> None:
     rng = np.random.default_rng(8)
     index = PDQIndex.open(tmp_path / "i")
@@ -363,14 +407,14 @@ def test_segment_reports_each_row_within_the_radius_once(radius: int) -> None:
     base = rng.integers(0, 256, (60, 32), dtype=np.uint8)
     cluster = flip(np.repeat(base, 80, axis=0), rng.integers(0, 40, 4800), rng)
     hashes = np.concatenate([cluster, cluster[:300], rng.integers(0, 256, (5000, 32), dtype=np.uint8)])
-    segment = mih._build_segment(hashes, np.arange(len(hashes)), np.full(len(hashes), 90, np.uint8))
+    segment = build_segment(hashes, np.arange(len(hashes)), np.full(len(hashes), 90, np.uint8))
     queries = flip(hashes[rng.choice(len(hashes), 150)], rng.integers(0, radius + 1, 150), rng)
-    with mock.patch.object(mih, "_BLOCK_QUERIES", 16):
-        found = list(mih._search(segment, queries, radius))
+    with mock.patch.object(mih_search, "BLOCK_QUERIES", 16):
+        found = list(mih_search.search_segment(segment, queries, radius))
     got = sorted(zip(*(np.concatenate(part).tolist() for part in zip(*found, strict=True)), strict=True))
     want = sorted(
         (int(qn), int(row), int(d))
-        for qn, rows, dists in mih._brute(queries, segment.words, radius)
+        for qn, rows, dists in mih_search.brute(queries, segment.words, radius)
         for qn, row, d in zip(qn, rows, dists, strict=True)
     )
     assert got == want

@@ -1,4 +1,4 @@
-"""The multi-index probe as one compiled loop (numba), for `mih._Segment.search`.
+"""The multi-index probe as one compiled loop (numba), for `mih.segment.Segment.search`.
 
 For every query and every (chunk, bits) of the probe plan it takes the rows filed under each chunk value
 within `bits` of the query's and measures the full 256-bit distance of each candidate with four hardware
@@ -194,7 +194,8 @@ def probe(
     plan: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(query number, row, distance) of every row of `hashes` (uint8[n, 32]) within `radius` of a query
-    (uint8[m, 32]), each once; `plan` is (chunks, bits, mask starts, masks) from `mih._kernel_plan`."""
+    (uint8[m, 32]), each once; `plan` is (chunks, bits, mask starts, masks) from
+    `mih.segment._kernel_plan`."""
     hashes = np.asarray(hashes)
     q = np.ascontiguousarray(q)
     words, row_keys = hashes.view(np.uint64), hashes.view(np.uint16)

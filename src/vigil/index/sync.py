@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vigil import signals
+from vigil.core.records import AsDict
 from vigil.index.mih import NBYTES, PDQIndex
 from vigil.signals.base import Signal
 from vigil.store.db import Store
@@ -90,7 +91,9 @@ def _token(session: Session, seq: int) -> str:
 
 
 @dataclass
-class SyncReport:
+class SyncReport(AsDict):
+    """What bringing one signal's index up to date did (its JSON form: `vigil index sync --json`)."""
+
     signal: str
     rows: int
     store_seq: int
@@ -98,17 +101,6 @@ class SyncReport:
     rebuilt: bool = False
     saved: bool = False
     problems: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "signal": self.signal,
-            "rows": self.rows,
-            "store_seq": self.store_seq,
-            "entries_changed": self.entries_changed,
-            "rebuilt": self.rebuilt,
-            "saved": self.saved,
-            "problems": self.problems,
-        }
 
 
 def rebuild_one(session: Session, index: PDQIndex, signal: str) -> SyncReport:
