@@ -30,14 +30,24 @@ def open_readonly(path: str) -> int:
 
 @contextmanager
 def atomic_write(
-    path: Path, mode: str = "w", *, newline: str | None = None, suffix: str = ".tmp"
+    path: Path,
+    mode: str = "w",
+    *,
+    newline: str | None = None,
+    suffix: str = ".tmp",
+    prefix: str | None = None,
+    perms: int | None = None,
+    sync_dir: bool = False,
 ) -> Iterator[IO[Any]]:
-    """Yield a file to write `path` through: a temporary file in the same folder (mode 0600, so a private
-    file is never readable while it is written), fsynced and renamed over `path` when the block ends
-    without an exception, removed when it raises."""
+    """Yield a file to write `path` through: a temporary file in the same folder, named `prefix` (default
+    ``.NAME.``) + random + `suffix`, fsynced and renamed over `path` when the block ends without an
+    exception, removed when it raises. The file is private (0600, as mkstemp makes it) unless `perms` says
+    otherwise; with `sync_dir` the folder is fsynced too, so the rename itself survives a crash."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=prefix or f".{path.name}.", suffix=suffix, dir=path.parent)
     try:
+        if perms is not None:
+            os.fchmod(fd, perms)
         if "b" in mode:
             fh: IO[Any] = os.fdopen(fd, mode)
         else:
@@ -51,6 +61,17 @@ def atomic_write(
         with suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    if sync_dir:
+        fsync_dir(path.parent)
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush a folder's entries (new and renamed files in it) to disk."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_text_atomic(path: Path, text: str) -> None:

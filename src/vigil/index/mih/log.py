@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from vigil.index.mih.segment import NBYTES, IndexError_, Segment, fsync_dir, write_segment
+from vigil.core.fsio import atomic_write
+from vigil.index.mih.segment import NBYTES, IndexError_, Segment, write_segment
 
 FORMAT_VERSION = 1
 MANIFEST = "MANIFEST.json"
@@ -201,21 +202,12 @@ def current_generation(directory: Path) -> int:
 
 
 def write_manifest(directory: Path, fields: dict[str, Any]) -> None:
-    """Replace the manifest atomically and durably.
-
-    Not `vigil.core.fsio.atomic_write`: that one creates its temporary file with mode 0600, so the
-    manifest would become unreadable to the other accounts that open a shared index (the scanner, the
-    server), and a temporary left by a crash would not carry the ``tmp-`` prefix `clean` removes. The
-    directory is fsynced after the rename so the switch to the new generation itself survives a crash.
-    """
+    """Replace the manifest atomically and durably: readable by the other accounts that open a shared
+    index (the scanner, the server), its temporary named ``tmp-...`` so `clean` removes one a crash left,
+    and the folder fsynced after the rename so the switch to the new generation survives a crash."""
     data = {"version": FORMAT_VERSION, "nbytes": NBYTES} | fields
-    tmp = directory / f"tmp-{MANIFEST}"
-    with open(tmp, "w") as fh:
+    with atomic_write(directory / MANIFEST, prefix=f"tmp-{MANIFEST}.", perms=0o644, sync_dir=True) as fh:
         json.dump(data, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, directory / MANIFEST)
-    fsync_dir(directory)
 
 
 def take_lock(directory: Path) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from vigil.core.errors import VigilError
+from vigil.core.fsio import fsync_dir
 
 NBYTES = 32
 CHUNKS = NBYTES // 2
@@ -56,15 +57,6 @@ def as_queries(queries: np.ndarray) -> np.ndarray:
     if q.ndim != 2 or q.shape[1] != NBYTES:
         raise ValueError(f"queries must be uint8[m, {NBYTES}], got shape {np.shape(queries)}")
     return q
-
-
-def fsync_dir(path: Path) -> None:
-    """Flush a directory's entries (new and renamed files in it) to disk."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _save_array(path: Path, array: np.ndarray) -> None:
