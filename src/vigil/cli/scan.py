@@ -18,6 +18,7 @@ from vigil.cli.context import Context, common
 @common
 def hash_cmd(obj: Context, paths: tuple[str, ...], no_perceptual: bool) -> None:
     """Print one JSON line per file: path, size, md5, sha1, sha256, pdq, pdq_quality, media_type."""
+    from vigil.core import names
     from vigil.hashing import hash_file
     from vigil.media import DecodeLimits
     from vigil.scan.walker import Item, walk
@@ -27,14 +28,14 @@ def hash_cmd(obj: Context, paths: tuple[str, ...], no_perceptual: bool) -> None:
     for found in walk(list(paths)):
         if not isinstance(found, Item):
             failures += 1
-            click.echo(json.dumps({"path": found.path, "error": found.reason}))
+            click.echo(json.dumps({**names.to_fields(found.path), "error": names.display(found.reason)}))
             continue
-        record: dict[str, Any] = {"path": found.path}
+        record: dict[str, Any] = names.to_fields(found.path)  # display form (+ path_b64 if not UTF-8)
         try:
             h = hash_file(found.fs_path, limits, perceptual=not no_perceptual)
         except OSError as exc:
             failures += 1
-            record["error"] = f"cannot read file: {exc.strerror or exc}"
+            record["error"] = names.display(f"cannot read file: {exc.strerror or exc}")
             click.echo(json.dumps(record))
             continue
         record.update(h.as_fields())

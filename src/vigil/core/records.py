@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from vigil.core import names
+
 
 @dataclass(frozen=True, slots=True)
 class HashRecord:
@@ -50,6 +52,7 @@ class AsDict:
         return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
 
 
+PATH_FIELDS = ("path", "path_b64")
 ITEM_FIELDS_AFTER_HASHES = ("media_type", "deleted", "status", "error", "verdict", "matches")
 
 
@@ -81,9 +84,11 @@ class ItemRecord:
             self.verdict = "error"
 
     def as_json(self) -> dict[str, Any]:
-        """The items.jsonl object: path, size, each signal (an image signal followed by its quality),
-        media_type, deleted, status, error, verdict, matches — in that order."""
-        out: dict[str, Any] = {"path": self.path, "size": self.size}
+        """The items.jsonl object: path (its display form, and path_b64 with the raw bytes when the name
+        is not valid UTF-8: `vigil.core.names`), size, each signal (an image signal followed by its
+        quality), media_type, deleted, status, error, verdict, matches — in that order."""
+        out: dict[str, Any] = names.to_fields(self.path)
+        out["size"] = self.size
         for name, value in self.hashes.items():
             out[name] = value
             if name in self.quality:
@@ -92,7 +97,7 @@ class ItemRecord:
             media_type=self.media_type,
             deleted=self.deleted,
             status=self.status,
-            error=self.error,
+            error=names.display(self.error) if self.error else self.error,  # may quote a member's name
             verdict=self.verdict,
             matches=self.matches,
         )
@@ -110,15 +115,17 @@ class ItemRecord:
         first = keys.index("size") + 1 if "size" in data else 1
         last = keys.index("media_type") if "media_type" in data else first
         for key in keys[first:last]:
+            if key in PATH_FIELDS:
+                continue
             name = key.removesuffix("_quality")
             if name != key and name in hashes:
                 quality[name] = data[key]
             else:
                 hashes[key] = data[key]
-        known = {"path", "size", *keys[first:last], *ITEM_FIELDS_AFTER_HASHES}
+        known = {*PATH_FIELDS, "size", *keys[first:last], *ITEM_FIELDS_AFTER_HASHES}
         extra = {key: value for key, value in data.items() if key not in known}
         return cls(
-            path=data["path"],
+            path=names.from_fields(data),
             size=data.get("size"),
             hashes=hashes,
             quality=quality,

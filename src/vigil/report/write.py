@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from vigil.core import names
 from vigil.report.csvreport import write_report_csv
 from vigil.report.html import write_report_html
 from vigil.report.thumbs import make_thumbnail
@@ -21,11 +22,12 @@ def write_reports(out: Path, *, thumbnails: bool, max_pixels: int) -> None:
 
     def thumbnail(item: dict[str, Any]) -> bytes | None:
         nonlocal inside
-        if SEP in item["path"]:
+        path = names.from_fields(item)  # the name as on disk, even if it is not valid UTF-8
+        if SEP in path:
             inside += 1
             if inside > MAX_CONTAINER_THUMBNAILS:
                 return None
-        data = read_evidence(item["path"])
+        data = read_evidence(path)
         return make_thumbnail(data, max_pixels=max_pixels) if data is not None else None
 
     write_report_html(out, thumbnail if thumbnails else None)

@@ -9,12 +9,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from vigil.core import names
 from vigil.core.fsio import atomic_write
 from vigil.core.records import ItemRecord
 from vigil.sources import locator
 
 
 def encode(record: ItemRecord) -> str:
+    """One items.jsonl line. A path that is not valid UTF-8 is written in its display form with its raw
+    bytes in path_b64 (`ItemRecord.as_json`), so the line is always valid UTF-8."""
     return json.dumps(record.as_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
@@ -33,7 +36,7 @@ def recover(path: Path, tops: set[str] | None = None) -> set[str]:
             if not raw.endswith(b"\n"):
                 break
             try:
-                paths.append(json.loads(raw)["path"])
+                paths.append(names.from_fields(json.loads(raw)))
             except (ValueError, KeyError):
                 break
             good += len(raw)
@@ -63,7 +66,7 @@ def top_of(path: str, tops: set[str]) -> str | None:
 def _rewrite_without(path: Path, drop: set[str]) -> None:
     with atomic_write(path) as out, open(path, encoding="utf-8") as fh:
         for line in fh:
-            if json.loads(line)["path"] not in drop:
+            if names.from_fields(json.loads(line)) not in drop:
                 out.write(line)
 
 

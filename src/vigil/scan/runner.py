@@ -20,6 +20,7 @@ from typing import Any
 
 from vigil import signals
 from vigil.config import Settings
+from vigil.core import names
 from vigil.core.errors import VigilError
 from vigil.core.records import ItemRecord
 from vigil.match.matcher import Matcher
@@ -90,7 +91,7 @@ def run_scan(store: Store, options: ScanOptions) -> dict[str, Any]:
     unreadable: list[ItemRecord] = []
     for found in everything:
         if isinstance(found, Skipped):
-            skipped.append({"path": found.path, "reason": found.reason})
+            skipped.append({**names.to_fields(found.path), "reason": names.display(found.reason)})
         elif isinstance(found, Unreadable):
             if found.path not in done:
                 unreadable.append(empty_record(found.path, None, error=found.reason))
@@ -112,16 +113,10 @@ def run_scan(store: Store, options: ScanOptions) -> dict[str, Any]:
     tasks = _shard(todo, workers, options.shard_bytes)
 
     t1 = time.monotonic()
-    with journal.Writer(items_path, FLUSH_EVERY) as writer, ScanProgress(show, len(todo)) as bar:
-        for record in unreadable:
-            writer.write(record)
-        for parts in _gather(_results(tasks, config, matcher, workers)):
-            for part in parts:  # one evidence file and all it contains, its own record last
-                writer.write_group(part.records, part.part)
-                if part.part is not None:
-                    os.unlink(part.part)
-            bar.advance(parts[-1].item.size or 0)
-    shutil.rmtree(spill, ignore_errors=True)
+    try:
+        _journal(items_path, unreadable, _results(tasks, config, matcher, workers), show, len(todo))
+    finally:  # a scan stopped part-way leaves no spill behind either (--resume starts it afresh)
+        shutil.rmtree(spill, ignore_errors=True)
     hash_s = time.monotonic() - t1
 
     summary = build_summary(
@@ -145,11 +140,28 @@ def run_scan(store: Store, options: ScanOptions) -> dict[str, Any]:
         store=store,
         case=options.case,
     )
-    summary["cwd"] = os.getcwd()  # what relative evidence paths are relative to (the review app needs it)
+    # What relative evidence paths are relative to (the review app needs it); cwd_b64 if not UTF-8.
+    summary.update(names.to_fields(os.getcwd(), "cwd"))
     rows = (scan_item_row(record) for record in journal.read(items_path))
-    summary["scan_id"] = record_scan(store, options.evidence, out, rows, summary, case=options.case)
+    evidence = [names.display(e) for e in options.evidence]
+    summary["scan_id"] = record_scan(store, evidence, out, rows, summary, case=options.case)
     journal.write_json_atomic(out / "summary.json", summary)
     return summary
+
+
+def _journal(
+    items_path: Path, unreadable: list[ItemRecord], results: Iterator[TaskResult], show: bool, total: int
+) -> None:
+    """Append the unreadable files' records, then each evidence file's as its results come back."""
+    with journal.Writer(items_path, FLUSH_EVERY) as writer, ScanProgress(show, total) as bar:
+        for record in unreadable:
+            writer.write(record)
+        for parts in _gather(results):
+            for part in parts:  # one evidence file and all it contains, its own record last
+                writer.write_group(part.records, part.part)
+                if part.part is not None:
+                    os.unlink(part.part)
+            bar.advance(parts[-1].item.size or 0)
 
 
 def _shard(todo: list[Item], workers: int, threshold: int) -> list[Item]:
@@ -213,7 +225,7 @@ def _check_paths(evidence: Iterable[str], out: Path) -> None:
 def scan_item_row(record: ItemRecord) -> dict[str, Any]:
     """A journal record as the store's `scan_item` row (without its scan id)."""
     return {
-        "path": record.path,
+        "path": names.display(record.path),  # the display form only: the raw bytes are in items.jsonl
         "size": record.size,
         "media_type": record.media_type,
         "hashes": {s.name: record.hashes[s.name] for s in signals.all_signals() if record.hashes.get(s.name)},

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import vigil
+from vigil.core import names
 from vigil.core.records import ItemRecord
 from vigil.scan import journal
 from vigil.sources import locator
@@ -30,7 +31,7 @@ class Tally:
     verdicts: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(VERDICTS, 0)))
     categories: Counter[str] = field(default_factory=Counter)
     series: Counter[str] = field(default_factory=Counter)
-    manifests: dict[str, list[str]] = field(default_factory=dict)
+    manifests: dict[str, list[bytes]] = field(default_factory=dict)
     per_root: dict[str, list[int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -54,17 +55,18 @@ class Tally:
         if root is not None:
             self.per_root[root][0] += 1
             self.per_root[root][1] += rec.size or 0
-            self.manifests[root].append(f"{rec.hashes.get('sha256') or '-'}  {rec.path}")
+            line = f"{rec.hashes.get('sha256') or '-'}  {rec.path}"
+            self.manifests[root].append(names.raw_bytes(line))  # the name's own bytes, even if not UTF-8
 
     def evidence_rows(self) -> list[dict[str, Any]]:
         return [
             {
-                "path": root,
+                **names.to_fields(root),
                 "type": "folder" if Path(root).is_dir() else "file",
                 "files": self.per_root[root][0],
                 "bytes": self.per_root[root][1],
                 # A folder's hash is the SHA-256 of its sorted "sha256  path" manifest lines.
-                "sha256": hashlib.sha256("\n".join(sorted(self.manifests[root])).encode()).hexdigest(),
+                "sha256": hashlib.sha256(b"\n".join(sorted(self.manifests[root]))).hexdigest(),
             }
             for root in self.evidence
         ]

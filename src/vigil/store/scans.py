@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
+from vigil.core import names
 from vigil.store.db import Store
 from vigil.store.models import Case, Scan, ScanItem
 
@@ -38,7 +39,7 @@ def record_scan(
         scan = Scan(
             case_id=case_id,
             evidence=list(evidence),
-            out_dir=str(out),
+            out_dir=names.display(str(out)),
             started_at=datetime.fromisoformat(summary["started_at"]),
             finished_at=datetime.fromisoformat(summary["finished_at"]),
             summary=summary,

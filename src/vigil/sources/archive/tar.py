@@ -57,7 +57,10 @@ class TarArchive(Container):
             yield from self._single(comp, budget)
             return
         try:
-            tf = tarfile.open(fileobj=self.stream, mode="r|*")  # noqa: SIM115 - closed below
+            # Names as bytes would be on disk: UTF-8, other bytes kept as surrogates (vigil.core.names).
+            tf = tarfile.open(  # noqa: SIM115 - closed below
+                fileobj=self.stream, mode="r|*", encoding="utf-8", errors="surrogateescape"
+            )
         except (tarfile.TarError, OSError, EOFError, LimitExceeded) as exc:
             raise ContainerError(f"cannot read tar archive: {exc}") from exc
         with tf:
