@@ -156,3 +156,15 @@ def test_display_form_and_back(name: str, shown: str) -> None:
     rec = ItemRecord(path=name, size=1, status="ok", verdict="unknown")
     line = json.dumps(rec.as_json(), ensure_ascii=False).encode("utf-8")  # always valid UTF-8
     assert ItemRecord.from_json(json.loads(line)).path == name
+
+
+def test_an_evidence_folder_whose_own_name_is_not_utf8(tmp_path: Path) -> None:
+    root = os.fsencode(tmp_path) + b"/d\xfe"
+    os.mkdir(root)
+    Path(os.fsdecode(root + b"/ok.txt")).write_bytes(b"plain\n")
+    done = vigil(tmp_path / "s.db", "scan", root, "--out", str(tmp_path / "out"), "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    (rec,) = lines(tmp_path / "out")
+    assert rec["path"] == f"{tmp_path}/d\\xfe/ok.txt" and rec["path_b64"] == b64(root + b"/ok.txt")
+    (row,) = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))["evidence"]
+    assert row["path"] == f"{tmp_path}/d\\xfe" and row["path_b64"] == b64(root) and row["files"] == 1
