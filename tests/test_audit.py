@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -168,3 +169,32 @@ def test_api_key_changes_are_audited_without_the_key(sqlite_url: str) -> None:
     ]
     assert rows[0]["details"] == {"scopes": ["lookup", "submit"], "rate_limit": 100}
     assert key not in out
+
+
+def test_trusting_a_key_and_retracting_are_audited(sqlite_url: str, tmp_path: Path) -> None:
+    md5s = ["0" * 31 + "1", "0" * 31 + "2"]
+    (tmp_path / "k.csv").write_text("md5,category\n" + "".join(f"{m},A\n" for m in md5s))
+    assert run(sqlite_url, "import", str(tmp_path / "k.csv"), "--format", "csv")[0] == 0
+    code, out, _ = run(sqlite_url, "--json", "keys", "generate", "--out", str(tmp_path / "keys"))
+    assert code == 0
+    fingerprint = json.loads(out)["fingerprint"]
+    public = tmp_path / "keys" / "public.pem"
+    assert run(sqlite_url, "keys", "trust", str(public), "--source", "partner-a")[0] == 0
+    assert run(sqlite_url, "keys", "trust", str(public), "--source", "partner-a")[0] == 1  # refused: no row
+    assert run(sqlite_url, "retract", "1", f"md5:{md5s[1]}")[0] == 0
+    assert run(sqlite_url, "retract", "1")[0] == 0  # already retracted: nothing changes, nothing recorded
+    assert run(sqlite_url, "retract", "--restore", "2")[0] == 0
+    assert run(sqlite_url, "retract", "99")[0] == 1  # refused: no row
+
+    code, out, _ = run(sqlite_url, "--json", "audit", "list")
+    rows = [r for r in json.loads(out) if r["action"] != "import"]
+    assert [(r["action"], r["target"], r["actor"].startswith("cli:")) for r in rows] == [
+        ("keys.trust", f"key:{fingerprint}", True),
+        ("entry.retract", "entry:1", True),
+        ("entry.retract", "entry:2", True),
+        ("entry.restore", "entry:2", True),
+    ]
+    assert rows[0]["details"] == {"source": "partner-a", "file": str(public.resolve())}
+    assert rows[1]["details"] == {"requested": ["1", f"md5:{md5s[1]}"]}
+    code, report = verify(sqlite_url)
+    assert code == 0 and report["ok"]

@@ -83,6 +83,17 @@ class Settings(BaseSettings):
     api_max_upload: int = Field(
         default=64 << 20, gt=0, description="largest file POST /api/v1/lookup/file accepts, in bytes"
     )
+    api_max_pixels: int = Field(
+        default=50_000_000,
+        gt=0,
+        description="POST /api/v1/lookup/file refuses (413) larger images that cannot be decoded at reduced "
+        "size (every format but JPEG): decoding one holds all its pixels",
+    )
+    api_max_decodes: int = Field(
+        default=2,
+        ge=1,
+        description="uploads POST /api/v1/lookup/file hashes at once (per worker); others wait",
+    )
 
     # The review web app (vigil.server.web).
     evidence_roots: str = Field(

@@ -6,8 +6,9 @@ import csv
 from pathlib import Path
 
 from tests.report.scanfolder import item, match, summary, write_scan
+from vigil.core.csvcell import safe_cell, unquote_text
 from vigil.report import write_report_csv
-from vigil.report.csvreport import COLUMNS, safe_cell
+from vigil.report.csvreport import COLUMNS
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
@@ -91,3 +92,11 @@ def test_paths_with_commas_quotes_and_newlines_round_trip(tmp_path: Path) -> Non
 def test_no_matches_gives_header_only(tmp_path: Path) -> None:
     write_scan(tmp_path, [item("/e/a.jpg"), item("/e/b.jpg", "known_good", [match(category="G")])])
     assert read_rows(write_report_csv(tmp_path)) == []
+
+
+def test_quoting_is_undone_exactly() -> None:
+    texts = ["=1", "'=1", "''=1", "'plain", "plain", "-", "@x", "\t=1", "\r=1", "", "'"]
+    for text in texts:
+        cell = safe_cell(text)
+        assert isinstance(cell, str) and unquote_text(cell) == text
+        assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))

@@ -84,3 +84,35 @@ def test_scan_matches_become_a_hotline_bundle(tmp_path: Path) -> None:
         "a@b.c",
     )
     assert code == 1 and "not a finished scan" in err
+
+
+def test_hotline_files_csv_quotes_formulas(tmp_path: Path) -> None:
+    from tests.report.scanfolder import item, match, summary, write_scan
+    from vigil.report import hotline
+
+    hostile = [
+        '=HYPERLINK("evil.example")',
+        "+SUM(1)",
+        "-2+3",
+        "@SUM(A1)",
+        "\t=1",
+        "\r=1",
+        "=cmd|' -C calc'!A0",
+    ]
+    items = [item(f"{h}.jpg", "known", [match(series=h)]) for h in hostile]
+    items.append(item("/safe/=inside.jpg", "known", [match(series="orchard")]))
+    write_scan(tmp_path / "scan", items, summary())
+    report = hotline.build(tmp_path / "scan", reporter_name="Analyst", reporter_email="a@example.org")
+    hotline.write(report, tmp_path / "out")
+    with open(tmp_path / "out" / "files.csv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["fileName"] for r in rows[:-1]] == [f"'{h}.jpg" for h in hostile]
+    assert [r["location"] for r in rows[:-1]] == [f"'{h}.jpg" for h in hostile]
+    assert [r["series"] for r in rows[:-1]] == [f"'{h}" for h in hostile]
+    last = rows[-1]  # the file name alone starts with `=`; the location does not
+    assert (last["fileName"], last["location"], last["series"]) == (
+        "'=inside.jpg",
+        "/safe/=inside.jpg",
+        "orchard",
+    )
+    assert (last["fileSize"], last["deleted"]) == ("1000", "false")

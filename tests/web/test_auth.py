@@ -207,3 +207,22 @@ def test_one_address_is_throttled_whatever_names_it_tries(site: Site) -> None:
         assert browser.session_cookie is None
     assert len(audit_rows(site, "login.failed")) == 6  # the throttled attempt never reached the accounts
     assert user_row(site, "rita").failed_logins == 0
+
+
+def test_refusals_are_audited(site: Site, server: Served) -> None:
+    rita = Browser(server.base).login("rita")
+    assert rita.get("/arbitration").status_code == 403  # an admin page
+    assert rita.htmx("/wellness/heartbeat", {"seconds": "30"}, csrf="wrong").status_code == 403
+    assert Browser(server.base).client.post("/login", data={"name": "rob"}).status_code == 403
+    rows = audit_rows(site, "web.refused")
+    assert [(r.actor, r.target) for r in rows] == [
+        ("user:rita", "/arbitration"),
+        ("user:rita", "/wellness/heartbeat"),
+        ("web:anonymous", "/login"),
+    ]
+    assert json.loads(rows[0].details or "{}") == {
+        "method": "GET",
+        "reason": "the reviewer role may not use this page",
+    }
+    assert "CSRF" in json.loads(rows[1].details or "{}")["reason"]
+    assert audit.verify(site.store()).ok

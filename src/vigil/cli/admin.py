@@ -236,6 +236,7 @@ def apikey_revoke(obj: Context, name: str) -> None:
 def retract_cmd(obj: Context, entries: tuple[str, ...], restore: bool) -> None:
     """Retract known entries (they stop matching and leave exports), by id or as SIGNAL:HEX."""
     from vigil import signals
+    from vigil.store import audit
     from vigil.store.bulk import lookup_signal_owners
     from vigil.store.entries import set_status
 
@@ -256,6 +257,9 @@ def retract_cmd(obj: Context, entries: tuple[str, ...], restore: bool) -> None:
                     raise click.BadParameter(f"{text}: no such hash in the store", param_hint="ENTRIES")
                 ids.append(owner)
             changed = set_status(session, ids, "active" if restore else "retracted")
+            action, details = ("entry.restore" if restore else "entry.retract"), {"requested": list(entries)}
+            events = [audit.Event(audit.cli_actor(), action, f"entry:{i}", details) for i in changed]
+            audit.append(session, events)  # with the change itself: no entry stops matching untraced
         sync_index(obj, store)
     verb = "restored" if restore else "retracted"
     obj.emit({"changed": changed}, f"{verb} {len(changed)} entries", indent=None)

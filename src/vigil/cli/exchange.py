@@ -241,9 +241,12 @@ def keys_generate(obj: Context, out: Path) -> None:
 def keys_trust(obj: Context, public_file: Path, source: str) -> None:
     """Accept delta bundles signed by this public key, as coming from --source."""
     from vigil.exchange import delta
+    from vigil.store import audit
 
     with obj.store() as store, store.transaction() as session:
         fp = delta.trust(session, public_file, source)
+        details = {"source": source, "file": str(public_file.resolve())}
+        audit.append(session, audit.Event(audit.cli_actor(), "keys.trust", f"key:{fp}", details))
     obj.emit({"fingerprint": fp, "source": source}, f"trusting key {fp} for {source}", indent=None)
 
 

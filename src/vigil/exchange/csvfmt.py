@@ -4,6 +4,10 @@ Header row; columns md5, sha1, sha256, pdq, pdq_quality, vpdq, category, series,
 notes. Any subset of the hash columns (at least one) in any order; every row needs at least one hash.
 Hex is written lower-case and read case-insensitively. Columns vigil does not know are an error unless
 `--ignore-extra`. A column is named after its signal, so a plug-in signal gets a column of its own.
+
+category, series, source and notes come from other parties, so they are written through
+`vigil.core.csvcell.quote_text` (a cell a spreadsheet would run as a formula gets a leading `'`) and read
+through `unquote_text`, which takes that quote off again: vigil's own export reads back exactly.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from typing import TextIO
 
 from vigil import signals
+from vigil.core.csvcell import quote_text, unquote_text
 from vigil.core.errors import ImportFormatError
 from vigil.core.records import ExportRecord, HashRecord
 from vigil.exchange.base import Format, ImportOptions, parse_bool, parse_category_field, parse_hash, parse_int
@@ -99,7 +104,7 @@ class CSVFormat(Format):
                 quality[name] = q
         meta = dict.fromkeys(META_COLUMNS, "")
         for col, i in meta_idx.items():
-            meta[col] = row[i].strip()
+            meta[col] = unquote_text(row[i].strip())
         return HashRecord(
             line=line,
             hashes=values,
@@ -134,11 +139,11 @@ class CSVFormat(Format):
                     q = rec.quality.get(sig)
                     row.append("" if q is None or value is None else str(q))
             row += [
-                rec.category or "",
-                rec.series or "",
+                quote_text(rec.category or ""),
+                quote_text(rec.series or ""),
                 "true" if rec.victim_identified else "false",
-                rec.source or "",
-                rec.notes or "",
+                quote_text(rec.source or ""),
+                quote_text(rec.notes or ""),
             ]
             writer.writerow(row)
             count += 1

@@ -1,10 +1,7 @@
 """report.csv: one row per item reported `known` or `similar`, with its best match.
 
-Formula injection: evidence file names (and series or source names imported from other parties) are chosen
-by whoever made them, and spreadsheets run a cell starting with `=`, `+`, `-` or `@` (also tab or carriage
-return) as a formula. Every text cell that starts with one of these is written with a leading single quote
-(`=cmd|...` becomes `'=cmd|...`), as OWASP recommends and forensic tools commonly do. A reader that wants the
-original value strips one leading `'` from such a cell. Numbers, booleans and empty cells are never changed.
+Formula injection: every cell goes through `vigil.core.csvcell.safe_cell` (text a spreadsheet would run gets a
+leading single quote; numbers, booleans and empty cells are never changed), as in every CSV vigil writes.
 """
 
 from __future__ import annotations
@@ -13,6 +10,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
+from vigil.core.csvcell import safe_cell
 from vigil.core.fsio import atomic_write
 from vigil.report.common import MATCH_FIELDS, best_match, is_reported, read_items
 
@@ -30,19 +28,6 @@ COLUMNS = (
     *MATCH_FIELDS,
     "match_count",
 )
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: Any) -> str | int | float:
-    """A CSV cell: None is empty, booleans are true/false, text that a spreadsheet would run is quoted."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return value
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 def report_row(item: dict[str, Any]) -> list[str | int | float]:

@@ -12,7 +12,9 @@ CyberTipline — prepared here, never submitted over the network.
   ``deleted``, ``matchType`` (``exact`` or ``perceptual``), ``category`` (vigil's code, DESIGN.md §3, and
   ``categoryVics``), ``series``, ``matchedEntryIds`` and ``source`` (whose grading matched);
   ``additionalInfo`` carries the scan's evidence manifest and vigil's version.
-- ``files.csv`` — the same file details, a row each (for spreadsheet-based hotline workflows).
+- ``files.csv`` — the same file details, a row each (for spreadsheet-based hotline workflows); file names,
+  locations and series are evidence or partner data, so every cell goes through
+  `vigil.core.csvcell.safe_cell` (a cell a spreadsheet would run as a formula gets a leading `'`).
 - ``SHA256SUMS`` — the sha256 of both files, so the package can be checked on receipt.
 
 Only items whose verdict is ``known`` or ``similar`` are reported; known-good and unknown items never.
@@ -32,6 +34,7 @@ from typing import Any
 
 from vigil import __version__
 from vigil.core.categories import to_vics
+from vigil.core.csvcell import safe_cell
 from vigil.core.errors import VigilError
 from vigil.core.fsio import write_text_atomic
 from vigil.sources import locator
@@ -129,11 +132,11 @@ def write(report: dict[str, Any], out: Path) -> list[Path]:
         raise VigilError(f"{out} already holds a hotline report; choose another --out")
     text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
     table = io.StringIO()
-    writer = csv.writer(table, lineterminator="\n")
+    writer = csv.writer(table)  # RFC 4180: CRLF rows, so a CR inside a file name gets quoted too
     writer.writerow(CSV_COLUMNS)
     for f in report["fileDetails"]:
         row = {**f, **f["hashes"], "matchedEntryIds": " ".join(map(str, f["matchedEntryIds"]))}
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in CSV_COLUMNS])
+        writer.writerow([safe_cell(row.get(c)) for c in CSV_COLUMNS])
     written = []
     for name, body in (("report.json", text), ("files.csv", table.getvalue())):
         write_text_atomic(out / name, body)

@@ -1,8 +1,9 @@
 """What the matching API's routes share, and the dependencies that reach it.
 
 One `ApiState` per app (`app.state.api`): the settings, the store, the matcher snapshot, the API-key cache,
-the rate limiter and the audit buffer. Routes get it with `state_of(request)` (a dictionary lookup, no
-dependency to solve on the hot path) and their caller with one of the `...Key` dependencies.
+the rate limiter, the audit buffer and the semaphore that caps concurrent upload decodes. Routes get it with
+`state_of(request)` (a dictionary lookup, no dependency to solve on the hot path) and their caller with one
+of the `...Key` dependencies.
 
 `caller(scope)` answers 401 for no or an unknown key, 403 for a key without the scope and 429 (with
 Retry-After) past the key's rate limit. The buckets live in the deployment's data directory, so uvicorn's
@@ -12,6 +13,7 @@ batched every half second and flushed on shutdown.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -35,13 +37,15 @@ class ApiState:
     keys: Keys
     limiter: SharedLimiter
     audit_log: audit.AuditBuffer
+    decodes: asyncio.Semaphore  # uploads being hashed at once (VIGIL_API_MAX_DECODES)
 
     @classmethod
     def open(cls, store: Store) -> ApiState:
         snapshot = Snapshot(store)
         limiter = SharedLimiter(store.data_root / "ratelimit")
         audit_log = audit.AuditBuffer(store)
-        return cls(store.settings, store, snapshot, Keys(store), limiter, audit_log)
+        decodes = asyncio.Semaphore(store.settings.api_max_decodes)
+        return cls(store.settings, store, snapshot, Keys(store), limiter, audit_log, decodes)
 
     def audit_call(self, key: Caller, action: str, details: dict[str, Any]) -> None:
         """One API call in the audit chain (written with the next batch)."""

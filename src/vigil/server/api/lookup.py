@@ -6,7 +6,9 @@
   on the event loop (well under a millisecond), big batches in the thread pool.
 - ``lookup/file``: one image or video (multipart field ``file``, up to ``VIGIL_API_MAX_UPLOAD`` bytes),
   hashed in memory — nothing of it is stored — and matched like a scanned file (PDQ with rotations and
-  flips, vPDQ for videos).
+  flips, vPDQ for videos). Decoding is what costs memory, so an image that cannot be decoded at reduced
+  size (every format but JPEG) over ``VIGIL_API_MAX_PIXELS`` is refused (413, the reason in ``detail``)
+  from its header alone, and at most ``VIGIL_API_MAX_DECODES`` uploads are hashed at once per worker.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from fastapi.responses import Response
 
 from vigil import signals
 from vigil.config import Settings
+from vigil.core.errors import HashError
 from vigil.hashing import FileHashes, hash_stream
 from vigil.match import Described, Found, Match
-from vigil.media import DecodeLimits
+from vigil.media import DecodeLimits, check_size
 from vigil.server.api.deps import LookupKey, state_of
 from vigil.server.api.schemas import FILE_BODY, LOOKUP_BODY, FileLookupOut, LookupOut
 from vigil.server.api.snapshot import Snapshot
@@ -106,7 +109,13 @@ async def lookup_file(request: Request, key: LookupKey) -> dict[str, Any]:
         )
     except UploadError as exc:
         raise HTTPException(exc.status, str(exc)) from None
-    hashed = await run_in_threadpool(hash_upload, upload, state.settings)
+    limits = upload_limits(state.settings)
+    try:  # the header only: a small file can hold an image of billions of pixels
+        await run_in_threadpool(check_size, upload.data, limits)
+    except HashError as exc:
+        raise HTTPException(413, str(exc)) from None
+    async with state.decodes:  # each decode holds an image's pixels; a few at a time
+        hashed = await run_in_threadpool(hash_upload, upload, limits)
     matcher = await run_in_threadpool(state.snapshot.current)
     matches = await run_in_threadpool(matcher.match, hashed)  # exact, PDQ with rotations/flips, vPDQ
     confirmed = await run_in_threadpool(state.snapshot.confirmed, {m.entry_id for m in matches})
@@ -126,10 +135,14 @@ async def lookup_file(request: Request, key: LookupKey) -> dict[str, Any]:
     return {"media_type": hashed.media_type, "size": hashed.size, "error": hashed.error, "results": out}
 
 
-def hash_upload(upload: Upload, settings: Settings) -> FileHashes:
+def upload_limits(settings: Settings) -> DecodeLimits:
+    """Decode limits for uploads: the scan's, and `api_max_pixels` for images decoded at full size."""
+    return DecodeLimits(settings.max_image_pixels, settings.decode_size, settings.api_max_pixels)
+
+
+def hash_upload(upload: Upload, limits: DecodeLimits) -> FileHashes:
     """Every signal of an uploaded file, computed in memory."""
     data = upload.data
-    limits = DecodeLimits(settings.max_image_pixels, settings.decode_size)
     return hash_stream(io.BytesIO(data), upload.filename or "upload", limits, reopen=lambda: io.BytesIO(data))
 
 

@@ -150,6 +150,7 @@ class Guard:
             viewer = await run_in_threadpool(self.sessions.find, request.cookies.get(SESSION_COOKIE))
             if viewer is None:
                 raise NeedLogin()
+            request.state.viewer = viewer  # who was refused, for the audit row of a 403 (core.Web.refused)
             if viewer.role not in roles:
                 raise Refused(403, f"the {viewer.role} role may not use this page")
             if request.method not in SAFE_METHODS and not same(await sent_csrf(request), viewer.csrf):

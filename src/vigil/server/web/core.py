@@ -2,7 +2,9 @@
 
 Pages (a browser navigating) and calls (htmx requests, JSON) are answered differently: an anonymous page
 visit is sent to /login with a 303, an anonymous call gets 401 (with ``HX-Redirect: /login`` so htmx sends
-the browser there); a refused role is a 403 page or a 403 JSON body.
+the browser there); a refused role is a 403 page or a 403 JSON body. Every 403 (wrong role, missing CSRF
+token, outside the evidence roots, ...) is recorded in the audit chain (``web.refused``: who, the method and
+path, the reason), so probing the app leaves a trace.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from vigil import __version__
 from vigil.server.limits import SharedLimiter
 from vigil.server.web.evidence import parse_roots
 from vigil.server.web.thumbs import ThumbCache
-from vigil.store import Store
+from vigil.store import Store, audit
 
 HERE = Path(__file__).parent
 SECURITY_HEADERS = {
@@ -124,7 +126,14 @@ class Web:
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
     def refused(self, request: Request, exc: Exception) -> Response:
+        """A refusal's page or JSON body; a 403 also goes to the audit chain. Starlette runs this sync
+        handler in its thread pool, so the audit write does not hold up the event loop."""
         assert isinstance(exc, Refused)
+        if exc.status == 403:
+            viewer: Viewer | None = getattr(request.state, "viewer", None)
+            actor = viewer.actor if viewer else "web:anonymous"
+            details = {"method": request.method, "reason": exc.reason}
+            audit.record(self.store, audit.Event(actor, "web.refused", request.url.path, details))
         if is_call(request):
             return JSONResponse({"detail": exc.reason}, status_code=exc.status)
         return self.page(request, "refused.html", None, status=exc.status, reason=exc.reason, code=exc.status)
