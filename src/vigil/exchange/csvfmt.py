@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from typing import TextIO
 
 from vigil import signals
+from vigil.core.categories import graded
 from vigil.core.errors import ImportFormatError
 from vigil.core.records import ExportRecord, HashRecord
 from vigil.exchange.base import Format, ImportOptions, parse_bool, parse_category_field, parse_hash, parse_int
@@ -134,7 +135,7 @@ class CSVFormat(Format):
                     q = rec.quality.get(sig)
                     row.append("" if q is None or value is None else str(q))
             row += [
-                rec.category or "",
+                graded(rec.category) or "",  # a value outside the vocabulary goes out ungraded
                 rec.series or "",
                 "true" if rec.victim_identified else "false",
                 rec.source or "",

@@ -115,7 +115,7 @@ def _file(item: dict[str, Any]) -> dict[str, Any]:
         "deleted": bool(item.get("deleted")),
         "matchType": "exact" if item.get("verdict") == "known" else "perceptual",
         "category": category,
-        "categoryVics": to_vics(category) if category else None,
+        "categoryVics": to_vics(category),  # None for none, and for a value outside the vocabulary
         "series": first.get("series"),
         "source": first.get("source"),
         "matchedEntryIds": sorted({m["entry_id"] for m in matches}),
