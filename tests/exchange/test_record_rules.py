@@ -19,6 +19,8 @@ from vigil.exchange import delta
 from vigil.exchange.base import record_problem
 from vigil.store import Store
 
+DEEP = 100_000
+
 
 @pytest.fixture
 def partner(tmp_path: Path) -> dict[str, Any]:
@@ -123,6 +125,40 @@ def test_a_record_without_status_or_not_an_object_is_refused(partner: dict[str, 
         refused(partner, path, "record 2: expected an object")
 
 
+@pytest.mark.parametrize(
+    ("over", "reason"),
+    [
+        ({"to_seq": 2**70}, "sequence numbers must be"),
+        ({"from_seq": -1}, "sequence numbers must be"),
+        ({"to_seq": "9"}, "sequence numbers must be"),
+        ({"to_seq": True}, "sequence numbers must be"),
+        ({"records": {"a": 1}}, "records list"),
+        ({"records": None}, "records list"),
+    ],
+)
+def test_malformed_signed_payloads_are_one_line_errors(
+    partner: dict[str, Any], over: dict[str, Any], reason: str
+) -> None:
+    refused(partner, signed(partner, "p.json", payload(partner, [good_record()], **over)), reason)
+    refused(partner, signed(partner, "list.json", b"[1, 2]"), "expected an object with a records list")
+
+
+def test_deeply_nested_json_is_a_one_line_error(partner: dict[str, Any]) -> None:
+    nested = b"[" * DEEP + b"]" * DEEP
+    refused(
+        partner, signed(partner, "deep-payload.json", b'{"records":' + nested + b"}"), "nested too deeply"
+    )
+    outer = partner["tmp"] / "deep-outer.json"
+    outer.write_bytes(b'{"format":' + nested + b"}")
+    refused(partner, outer, "nested too deeply")
+    # Unsigned nesting never reaches the payload parser: the signature is checked over the raw bytes first.
+    doc = json.loads(signed(partner, "x.json", payload(partner, [good_record()])).read_text())
+    doc["payload"] = base64.b64encode(b'{"records":' + nested + b"}").decode()
+    tampered = partner["tmp"] / "tampered.json"
+    tampered.write_text(json.dumps(doc))
+    refused(partner, tampered, "signature does not verify")
+
+
 def test_a_good_signed_bundle_still_applies(partner: dict[str, Any]) -> None:
     path = signed(
         partner, "ok.json", payload(partner, [good_record("x"), {**good_record("y"), "category": ""}])
@@ -145,6 +181,10 @@ def test_vics_files_follow_the_same_rules(tmp_path: Path) -> None:
         path.write_text(json.dumps({"value": [media]}))
         code, _, err = run(db, "import", str(path), "--format", "vics")
         assert code == 1 and reason in err and f"{path}:1:" in err, err
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * DEEP + "]" * DEEP)
+    code, _, err = run(db, "import", str(deep), "--format", "vics")
+    assert code == 1 and "nested too deeply" in err and len(err.strip().splitlines()) == 1, err
     with Store(db) as store:
         assert snapshot(store).stats["entries"] == 0
 

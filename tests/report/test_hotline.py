@@ -124,3 +124,23 @@ def test_a_category_outside_the_vocabulary_in_the_store_never_breaks_scan_export
     assert code == 0, err
     (detail,) = json.loads((out / "report.json").read_text())["fileDetails"]
     assert detail["categoryVics"] is None and detail["category"] in ("Q", "zz")
+
+
+def test_blank_lines_in_items_jsonl_are_skipped(tmp_path: Path) -> None:
+    db, ev = tmp_path / "s.db", tmp_path / "ev"
+    ev.mkdir()
+    known = png(5)
+    (tmp_path / "k.csv").write_text(f"sha256,category\n{hashlib.sha256(known).hexdigest()},C\n")
+    assert run(db, "import", str(tmp_path / "k.csv"), "--format", "csv")[0] == 0
+    (ev / "a.png").write_bytes(known)
+    (ev / "b.png").write_bytes(png(6))
+    assert run(db, "scan", str(ev), "--out", str(tmp_path / "scan"), "--workers", "1")[0] == 0
+    items = tmp_path / "scan" / "items.jsonl"
+    items.write_text("\n" + "\n\n".join(items.read_text().splitlines()) + "\n\n   \n")
+    args = ["--reporter-name", "Analyst One", "--reporter-email", "analyst@example.org"]
+    code, out, err = run(db, "--json", "hotline", str(tmp_path / "scan"), "--out", str(tmp_path / "h"), *args)
+    assert code == 0, err
+    assert json.loads(out)["reported"] == 1
+    items.write_text(items.read_text() + "[1,\n")
+    code, _, err = run(db, "hotline", str(tmp_path / "scan"), "--out", str(tmp_path / "h2"), *args)
+    assert code == 1 and "items.jsonl" in err and len(err.strip().splitlines()) == 1, err

@@ -43,7 +43,7 @@ from vigil.core.categories import graded
 from vigil.core.errors import VigilError
 from vigil.core.fsio import write_text_atomic
 from vigil.core.records import AsDict, HashRecord
-from vigil.exchange.base import record_problem
+from vigil.exchange.base import MAX_SIZE, record_problem
 from vigil.store import queries
 from vigil.store.bulk import lookup_signal_owners
 from vigil.store.entries import get_or_create_source, set_status
@@ -251,6 +251,8 @@ def apply_bundle(session: Session, path: Path) -> DeltaStats:
 def _read(path: Path) -> dict[str, Any]:
     try:
         bundle = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise DeltaError(f"{path}: not a delta bundle (JSON nested too deeply)") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise DeltaError(f"{path}: not a delta bundle ({exc})") from None
     if not isinstance(bundle, dict) or bundle.get("format") != FORMAT:
@@ -266,17 +268,22 @@ def _read(path: Path) -> dict[str, Any]:
     return {"data": data, "signature": signature, "sender": sender}
 
 
+def _seq(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SIZE
+
+
 def _payload(path: Path, data: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(data)
-        ok = (
-            isinstance(payload["from_seq"], int)
-            and isinstance(payload["to_seq"], int)
-            and isinstance(payload["records"], list)
-        )
-    except (ValueError, KeyError, TypeError) as exc:
+    except RecursionError:
+        raise DeltaError(f"{path}: signed payload is malformed (JSON nested too deeply)") from None
+    except ValueError as exc:
         raise DeltaError(f"{path}: signed payload is malformed ({exc})") from None
-    if not ok or payload["from_seq"] > payload["to_seq"]:
+    if not isinstance(payload, dict) or not isinstance(payload.get("records"), list):
+        raise DeltaError(f"{path}: signed payload is malformed (expected an object with a records list)")
+    if not (_seq(payload.get("from_seq")) and _seq(payload.get("to_seq"))):
+        raise DeltaError(f"{path}: signed payload is malformed (sequence numbers must be 0..{MAX_SIZE})")
+    if payload["from_seq"] > payload["to_seq"]:
         raise DeltaError(f"{path}: signed payload is malformed (sequence numbers)")
     return dict(payload)
 

@@ -37,6 +37,8 @@ class VICSFormat(Format):
             doc = json.load(fh)
         except json.JSONDecodeError as exc:
             raise ImportFormatError(file, exc.lineno, f"not JSON: {exc.msg}") from None
+        except RecursionError:
+            raise ImportFormatError(file, 1, "not a VICS file: JSON nested too deeply") from None
         if not isinstance(doc, dict) or not isinstance(doc.get("value"), list):
             raise ImportFormatError(file, 1, 'not a VICS file: expected an object with a "value" list')
         context = str(doc.get("@odata.context") or doc.get("odata.metadata") or "")
