@@ -10,9 +10,11 @@ import zipfile
 from pathlib import Path
 
 from click.testing import CliRunner
+from sqlalchemy import text
 
 from tests.imagegen import render_image
 from vigil.cli import main
+from vigil.store import Store
 
 
 def run(db: Path, *args: str) -> tuple[int, str, str]:
@@ -116,3 +118,61 @@ def test_hotline_files_csv_quotes_formulas(tmp_path: Path) -> None:
         "orchard",
     )
     assert (last["fileSize"], last["deleted"]) == ("1000", "false")
+
+
+def test_a_category_outside_the_vocabulary_in_the_store_never_breaks_scan_export_or_hotline(
+    tmp_path: Path,
+) -> None:
+    """A store written by hand (or by an older vigil) holding categories no importer accepts: the matcher
+    ranks them last, exporters and the hotline bundle treat them as ungraded, nothing raises."""
+    db, ev = tmp_path / "s.db", tmp_path / "ev"
+    ev.mkdir()
+    picture = png(4)
+    md5, sha256 = hashlib.md5(picture).hexdigest(), hashlib.sha256(picture).hexdigest()
+    # Two entries for the same file (one by sha256, one by md5): the file's matches must be ranked.
+    (tmp_path / "k.csv").write_text(f"md5,sha256,category\n,{sha256},A\n{md5},,B\n")
+    assert run(db, "import", str(tmp_path / "k.csv"), "--format", "csv")[0] == 0
+    with Store(str(db)) as store, store.transaction() as session:
+        session.execute(text("UPDATE entry SET category = 'Q' WHERE category = 'A'"))
+        session.execute(text("UPDATE entry SET category = 'zz' WHERE category = 'B'"))
+        session.execute(text("UPDATE assessment SET category = 'Q'"))
+    (ev / "a.png").write_bytes(picture)
+    code, _, err = run(db, "scan", str(ev), "--out", str(tmp_path / "scan"), "--workers", "1")
+    assert code == 0, err
+    item = json.loads((tmp_path / "scan" / "items.jsonl").read_text().splitlines()[0])
+    assert item["verdict"] == "known" and {m["category"] for m in item["matches"]} == {"Q", "zz"}
+
+    assert run(db, "export", str(tmp_path / "out.json"), "--format", "vics")[0] == 0
+    media = json.loads((tmp_path / "out.json").read_text())["value"]
+    assert [("Category" in m, m["IsPrecategorized"]) for m in media] == [(False, False)]  # the md5 entry
+    assert run(db, "export", str(tmp_path / "out.csv"), "--format", "csv")[0] == 0
+    assert {r["category"] for r in csv.DictReader((tmp_path / "out.csv").open())} == {""}
+    assert run(db, "export", str(tmp_path / "out.md5"), "--format", "md5sum")[0] == 0
+    assert "vigil/ungraded/" in (tmp_path / "out.md5").read_text()
+
+    out = tmp_path / "hotline"
+    args = ["--reporter-name", "Analyst One", "--reporter-email", "analyst@example.org"]
+    code, _, err = run(db, "hotline", str(tmp_path / "scan"), "--out", str(out), *args)
+    assert code == 0, err
+    (detail,) = json.loads((out / "report.json").read_text())["fileDetails"]
+    assert detail["categoryVics"] is None and detail["category"] in ("Q", "zz")
+
+
+def test_blank_lines_in_items_jsonl_are_skipped(tmp_path: Path) -> None:
+    db, ev = tmp_path / "s.db", tmp_path / "ev"
+    ev.mkdir()
+    known = png(5)
+    (tmp_path / "k.csv").write_text(f"sha256,category\n{hashlib.sha256(known).hexdigest()},C\n")
+    assert run(db, "import", str(tmp_path / "k.csv"), "--format", "csv")[0] == 0
+    (ev / "a.png").write_bytes(known)
+    (ev / "b.png").write_bytes(png(6))
+    assert run(db, "scan", str(ev), "--out", str(tmp_path / "scan"), "--workers", "1")[0] == 0
+    items = tmp_path / "scan" / "items.jsonl"
+    items.write_text("\n" + "\n\n".join(items.read_text().splitlines()) + "\n\n   \n")
+    args = ["--reporter-name", "Analyst One", "--reporter-email", "analyst@example.org"]
+    code, out, err = run(db, "--json", "hotline", str(tmp_path / "scan"), "--out", str(tmp_path / "h"), *args)
+    assert code == 0, err
+    assert json.loads(out)["reported"] == 1
+    items.write_text(items.read_text() + "[1,\n")
+    code, _, err = run(db, "hotline", str(tmp_path / "scan"), "--out", str(tmp_path / "h2"), *args)
+    assert code == 1 and "items.jsonl" in err and len(err.strip().splitlines()) == 1, err

@@ -43,5 +43,13 @@ def parse_category(value: str) -> str:
     return code
 
 
-def to_vics(code: str) -> int:
-    return CATEGORIES[code].vics
+def graded(code: object) -> str | None:
+    """`code` when it is a category of the vocabulary, else None (ungraded): what exporters, reports and
+    the matcher make of a value outside the vocabulary that found its way into a store."""
+    return code if isinstance(code, str) and code in CATEGORIES else None
+
+
+def to_vics(code: object) -> int | None:
+    """The VICS category number of `code`; None for no category or one outside the vocabulary."""
+    known = graded(code)
+    return CATEGORIES[known].vics if known is not None else None

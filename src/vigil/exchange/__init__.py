@@ -9,7 +9,7 @@ from typing import TextIO, cast
 from vigil.core.errors import ImportFormatError, VigilError
 from vigil.core.fsio import atomic_write
 from vigil.core.records import ExportRecord, HashRecord
-from vigil.exchange.base import Format, ImportOptions, open_text
+from vigil.exchange.base import Format, ImportOptions, open_text, validate_record
 from vigil.exchange.csvfmt import CSVFormat
 from vigil.exchange.hashdeep import HashdeepFormat
 from vigil.exchange.md5sum import MD5SumFormat, SHA1SumFormat, SHA256SumFormat
@@ -41,17 +41,19 @@ def names(*, readable: bool | None = None, writable: bool | None = None) -> list
 
 
 def iter_file(path: Path, fmt: Format, options: ImportOptions | None = None) -> Iterator[HashRecord]:
-    """Parse a file as it is read; ImportFormatError(file, line, reason) on the first bad line."""
+    """Parse a file as it is read; ImportFormatError(file, line, reason) on the first bad line, or on the
+    first record that breaks the rules every importer shares (`base.record_problem`)."""
     options = options or ImportOptions()
     if fmt.binary:
-        yield from fmt.read_path(path, options)
+        for record in fmt.read_path(path, options):
+            yield validate_record(record, str(path))
         return
     line = 0
     try:
         with open_text(path, "r") as fh:
             for record in fmt.read(fh, str(path), options):
                 line = record.line
-                yield record
+                yield validate_record(record, str(path))
     except UnicodeDecodeError as exc:
         raise ImportFormatError(str(path), line + 1, f"not UTF-8 text: {exc.reason}") from None
 

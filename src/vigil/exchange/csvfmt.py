@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from typing import TextIO
 
 from vigil import signals
+from vigil.core.categories import graded
 from vigil.core.csvcell import quote_text, unquote_text
 from vigil.core.errors import ImportFormatError
 from vigil.core.records import ExportRecord, HashRecord
@@ -139,7 +140,7 @@ class CSVFormat(Format):
                     q = rec.quality.get(sig)
                     row.append("" if q is None or value is None else str(q))
             row += [
-                quote_text(rec.category or ""),
+                graded(rec.category) or "",  # a value outside the vocabulary goes out ungraded
                 quote_text(rec.series or ""),
                 "true" if rec.victim_identified else "false",
                 quote_text(rec.source or ""),

@@ -27,7 +27,6 @@ import binascii
 import hashlib
 import json
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,9 +39,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vigil import signals
+from vigil.core.categories import graded
 from vigil.core.errors import VigilError
 from vigil.core.fsio import write_text_atomic
 from vigil.core.records import AsDict, HashRecord
+from vigil.exchange.base import MAX_SIZE, record_problem
 from vigil.store import queries
 from vigil.store.bulk import lookup_signal_owners
 from vigil.store.entries import get_or_create_source, set_status
@@ -176,7 +177,7 @@ def _record(r: Any) -> dict[str, Any]:
     return {
         "hashes": {name: signals.get(name).format(value) for name, value in sorted(r.hashes.items())},
         "quality": r.quality,
-        "category": r.category,
+        "category": graded(r.category),  # a value outside the vocabulary goes out ungraded
         "series": r.series,
         "victim_identified": r.victim_identified,
         "notes": r.notes,
@@ -203,7 +204,10 @@ class DeltaStats(AsDict):
 
 
 def apply_bundle(session: Session, path: Path) -> DeltaStats:
-    """Verify and apply a bundle in the caller's transaction (nothing is applied unless all of it is)."""
+    """Verify and apply a bundle in the caller's transaction (nothing is applied unless all of it is).
+
+    The signature is checked over the raw payload bytes before they are parsed; then every record must
+    pass the rules of every importer (`base.record_problem`): one bad record refuses the whole bundle."""
     bundle = _read(path)
     key_row = session.scalar(select(PartnerKey).where(PartnerKey.fingerprint == bundle["sender"]))
     if key_row is None:
@@ -217,9 +221,8 @@ def apply_bundle(session: Session, path: Path) -> DeltaStats:
         ) from None
     payload = _payload(path, data)
     source = session.scalar(select(Source.name).where(Source.id == key_row.source_id)) or "?"
-    stats = DeltaStats(
-        bundle["sender"], source, payload["from_seq"], payload["to_seq"], len(payload["records"])
-    )
+    records = _records(path, payload["records"], source)
+    stats = DeltaStats(bundle["sender"], source, payload["from_seq"], payload["to_seq"], len(records))
     if payload["to_seq"] <= key_row.last_seq:
         if signature.hex() == key_row.last_signature:
             stats.already_applied = True
@@ -233,9 +236,9 @@ def apply_bundle(session: Session, path: Path) -> DeltaStats:
             f"{path}: out of order: it starts after change {payload['from_seq']} of {source}, but changes "
             f"up to {key_row.last_seq} are applied here; apply the bundle that starts there first"
         )
-    active = [r for r in payload["records"] if r["status"] == "active"]
-    retracted = [r for r in payload["records"] if r["status"] != "active"]
-    imported = import_records(session, _hash_records(path, active, source), file=str(path), source=source)
+    active = [rec for rec, status in records if status == "active"]
+    retracted = [rec for rec, status in records if status != "active"]
+    imported = import_records(session, iter(active), file=str(path), source=source)
     stats.entries_created = imported.entries_created
     stats.assessments_added = imported.assessments_added
     stats.retracted, stats.retractions_kept = _retract(session, retracted, key_row.source_id)
@@ -248,6 +251,8 @@ def apply_bundle(session: Session, path: Path) -> DeltaStats:
 def _read(path: Path) -> dict[str, Any]:
     try:
         bundle = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise DeltaError(f"{path}: not a delta bundle (JSON nested too deeply)") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise DeltaError(f"{path}: not a delta bundle ({exc})") from None
     if not isinstance(bundle, dict) or bundle.get("format") != FORMAT:
@@ -263,47 +268,72 @@ def _read(path: Path) -> dict[str, Any]:
     return {"data": data, "signature": signature, "sender": sender}
 
 
+def _seq(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SIZE
+
+
 def _payload(path: Path, data: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(data)
-        ok = (
-            isinstance(payload["from_seq"], int)
-            and isinstance(payload["to_seq"], int)
-            and isinstance(payload["records"], list)
-        )
-    except (ValueError, KeyError, TypeError) as exc:
+    except RecursionError:
+        raise DeltaError(f"{path}: signed payload is malformed (JSON nested too deeply)") from None
+    except ValueError as exc:
         raise DeltaError(f"{path}: signed payload is malformed ({exc})") from None
-    if not ok or payload["from_seq"] > payload["to_seq"]:
+    if not isinstance(payload, dict) or not isinstance(payload.get("records"), list):
+        raise DeltaError(f"{path}: signed payload is malformed (expected an object with a records list)")
+    if not (_seq(payload.get("from_seq")) and _seq(payload.get("to_seq"))):
+        raise DeltaError(f"{path}: signed payload is malformed (sequence numbers must be 0..{MAX_SIZE})")
+    if payload["from_seq"] > payload["to_seq"]:
         raise DeltaError(f"{path}: signed payload is malformed (sequence numbers)")
     return dict(payload)
 
 
-def _hash_records(path: Path, records: list[dict[str, Any]], source: str) -> Iterator[HashRecord]:
+def _records(path: Path, records: list[Any], source: str) -> list[tuple[HashRecord, str]]:
+    """Every record with its status, each checked: DeltaError `path: record N: reason` on a bad one."""
+    out = []
     for n, r in enumerate(records, 1):
         try:
-            hashes = {name: signals.get(name).parse(value) for name, value in r["hashes"].items()}
-        except (ValueError, KeyError, AttributeError) as exc:
+            out.append(_record_of(r, n, source))
+        except ValueError as exc:
             raise DeltaError(f"{path}: record {n}: {exc}") from None
-        yield HashRecord(
-            line=n,
-            hashes=hashes,
-            quality={k: int(v) for k, v in (r.get("quality") or {}).items()},
-            category=r.get("category"),
-            series=r.get("series"),
-            victim_identified=r.get("victim_identified"),
-            source=source,
-            notes=r.get("notes"),
-            size=r.get("size"),
-        )
+    return out
 
 
-def _retract(session: Session, records: list[dict[str, Any]], source_id: int) -> tuple[int, int]:
+def _record_of(r: Any, n: int, source: str) -> tuple[HashRecord, str]:
+    if not isinstance(r, dict):
+        raise ValueError(f"expected an object, got {type(r).__name__}")
+    status = r.get("status")
+    if status not in ("active", "retracted"):
+        raise ValueError(f"status must be 'active' or 'retracted', got {status!r}")
+    hashes, quality = r.get("hashes"), r.get("quality") or {}
+    if not isinstance(hashes, dict) or not all(isinstance(v, str) for v in hashes.values()):
+        raise ValueError("hashes must be an object of signal name: hex value")
+    if not isinstance(quality, dict):
+        raise ValueError("quality must be an object of signal name: 0..100")
+    category = r.get("category")
+    record = HashRecord(
+        line=n,
+        hashes={str(name): signals.get(str(name)).parse(value) for name, value in hashes.items()},
+        quality=dict(quality),
+        category=None if category == "" else category,
+        series=r.get("series"),
+        victim_identified=r.get("victim_identified"),
+        source=source,
+        notes=r.get("notes"),
+        size=r.get("size"),
+    )
+    problem = record_problem(record)
+    if problem is not None:
+        raise ValueError(problem)
+    return record, status
+
+
+def _retract(session: Session, records: list[HashRecord], source_id: int) -> tuple[int, int]:
     """Retract the entries the partner retracted, unless another source has graded them."""
     conn = session.connection()
     owners: set[int] = set()
     for r in records:
-        for name, value in r["hashes"].items():
-            raw = signals.get(name).parse(value)
+        for name, raw in r.hashes.items():
             owner = lookup_signal_owners(conn, name, [raw]).get(raw)
             if owner is not None:
                 owners.add(owner)

@@ -37,7 +37,7 @@ from typing import TextIO
 from vigil import __version__, signals
 from vigil.core.errors import ImportFormatError
 from vigil.core.records import ExportRecord, HashRecord
-from vigil.exchange.base import Format, ImportOptions, parse_hash
+from vigil.exchange.base import MAX_SIZE, Format, ImportOptions, parse_hash
 from vigil.exchange.md5sum import export_name, numbered_lines
 
 HEADER = "%%%% HASHDEEP-1.0"
@@ -45,7 +45,6 @@ COLUMN_PREFIX = "%%%% "
 # hashdeep's algorithms and their hex lengths.
 ALGORITHMS = {"md5": 32, "sha1": 40, "sha256": 64, "tiger": 48, "whirlpool": 128}
 WRITTEN = ("md5", "sha1", "sha256")
-MAX_SIZE = 2**63 - 1  # the store's BIGINT
 _DIGITS = re.compile(r"[0-9]+")
 _HEX = re.compile(r"[0-9A-Fa-f]+")
 

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Iterator
 from typing import ClassVar, TextIO
 
 from vigil import signals
+from vigil.core.categories import graded
 from vigil.core.errors import ImportFormatError
 from vigil.core.records import ExportRecord, HashRecord
 from vigil.exchange.base import Format, ImportOptions, parse_hash
@@ -156,7 +157,7 @@ def read_checksum_lines(fh: TextIO, file: str) -> Iterator[HashRecord]:
 
 def export_name(rec: ExportRecord) -> str:
     """The name vigil gives an entry in lists that need one: vigil/<category or ungraded>/<entry id>."""
-    return f"vigil/{rec.category or 'ungraded'}/{rec.entry_id}"
+    return f"vigil/{graded(rec.category) or 'ungraded'}/{rec.entry_id}"
 
 
 class ChecksumListFormat(Format):

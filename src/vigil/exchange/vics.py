@@ -37,6 +37,8 @@ class VICSFormat(Format):
             doc = json.load(fh)
         except json.JSONDecodeError as exc:
             raise ImportFormatError(file, exc.lineno, f"not JSON: {exc.msg}") from None
+        except RecursionError:
+            raise ImportFormatError(file, 1, "not a VICS file: JSON nested too deeply") from None
         if not isinstance(doc, dict) or not isinstance(doc.get("value"), list):
             raise ImportFormatError(file, 1, 'not a VICS file: expected an object with a "value" list')
         context = str(doc.get("@odata.context") or doc.get("odata.metadata") or "")
@@ -61,8 +63,9 @@ class VICSFormat(Format):
             media: dict[str, Any] = {"MediaID": r.entry_id, "MD5": md5.hex().upper()}
             if "sha1" in r.hashes:
                 media["SHA1"] = r.hashes["sha1"].hex().upper()
-            if r.category is not None:
-                media["Category"] = to_vics(r.category)
+            vics = to_vics(r.category)  # none for ungraded entries, and for values outside the vocabulary
+            if vics is not None:
+                media["Category"] = vics
             media["VictimIdentified"] = bool(r.victim_identified)
             if r.series:
                 media["Series"] = r.series
@@ -72,7 +75,7 @@ class VICSFormat(Format):
                 media["MediaSize"] = r.size
             if r.media_type:
                 media["MimeType"] = r.media_type
-            media["IsPrecategorized"] = r.category is not None
+            media["IsPrecategorized"] = vics is not None
             fh.write((",\n" if count else "") + json.dumps(media, ensure_ascii=False))
             count += 1
         fh.write("\n]}\n")

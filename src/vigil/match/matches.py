@@ -11,6 +11,8 @@ from vigil import signals
 from vigil.core.categories import KNOWN_GOOD
 
 CATEGORY_ORDER = "ABCIXPNG"
+# Severity rank of each category; no category, or one outside the vocabulary, ranks after them all.
+SEVERITY = {code: i for i, code in enumerate(CATEGORY_ORDER)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +45,7 @@ class Match:
 def rank(m: Match) -> tuple[int, int, int, int]:
     """Sort key: exact before perceptual, then nearer, then more severe, then by entry id."""
     exact = 0 if signals.get(m.signal).exact else 1
-    severity = CATEGORY_ORDER.index(m.category) if m.category else len(CATEGORY_ORDER)
+    severity = SEVERITY.get(m.category or "", len(SEVERITY))
     return (exact, m.distance, severity, m.entry_id)
 
 

@@ -77,8 +77,15 @@ def build(
     summary = json.loads(summary_path.read_text())
     files = []
     with open(items_path, encoding="utf-8") as fh:
-        for line in fh:
-            item = json.loads(line)
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except (ValueError, RecursionError) as exc:
+                raise VigilError(f"{items_path}:{number}: not a JSON object ({exc})") from None
+            if not isinstance(item, dict):
+                raise VigilError(f"{items_path}:{number}: not a JSON object")
             if item.get("verdict") in ("known", "similar"):
                 files.append(_file(item))
     urls = sorted({f["location"] for f in files if f["location"].startswith(("http://", "https://"))})
@@ -118,7 +125,7 @@ def _file(item: dict[str, Any]) -> dict[str, Any]:
         "deleted": bool(item.get("deleted")),
         "matchType": "exact" if item.get("verdict") == "known" else "perceptual",
         "category": category,
-        "categoryVics": to_vics(category) if category else None,
+        "categoryVics": to_vics(category),  # None for none, and for a value outside the vocabulary
         "series": first.get("series"),
         "source": first.get("source"),
         "matchedEntryIds": sorted({m["entry_id"] for m in matches}),

@@ -16,7 +16,7 @@ from vigil import signals
 from vigil.core.categories import KNOWN_GOOD, parse_category
 from vigil.core.errors import ImportFormatError, VigilError
 from vigil.core.records import AsDict, ExportRecord, HashRecord
-from vigil.exchange.base import parse_hash
+from vigil.exchange.base import parse_hash, validate_record
 from vigil.exchange.hma.client import DEFAULT_TIMEOUT, WORKERS, BankContent, HMAClient
 from vigil.exchange.tefile import READ_TYPES, WRITE_TYPES
 from vigil.store import Store
@@ -262,7 +262,9 @@ def _records(contents: Iterable[BankContent], where: str, report: PullReport) ->
         notes = f"HMA content {content.id}"
         if content.note and parsed is None:
             notes += f": {content.note}"
-        yield HashRecord(line=content.id, hashes=hashes, category=category, notes=notes)
+        yield validate_record(
+            HashRecord(line=content.id, hashes=hashes, category=category, notes=notes), where
+        )
 
 
 # ---- helpers -----------------------------------------------------------------------------------------------
