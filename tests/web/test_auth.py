@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import select, update
 
 from tests.web.harness import PASSWORD, Browser, Served, Site, serve, sighting_of
+from vigil.core.clock import as_utc
 from vigil.store import audit
 from vigil.store.models import Audit, ReviewVote, User, UserSession
 from vigil.store.users import LOCK_AFTER, LOCK_BASE_S
@@ -207,3 +209,41 @@ def test_one_address_is_throttled_whatever_names_it_tries(site: Site) -> None:
         assert browser.session_cookie is None
     assert len(audit_rows(site, "login.failed")) == 6  # the throttled attempt never reached the accounts
     assert user_row(site, "rita").failed_logins == 0
+
+
+def test_an_idle_session_ends_an_active_one_does_not(site: Site, server: Served) -> None:
+    """VIGIL_SESSION_IDLE_MINUTES (30): a session unused for longer is sent to /login, well before its
+    12 hours; one used a moment ago, or 29 minutes ago (last_seen is written about once a minute), is not."""
+    rita = Browser(server.base).login("rita")
+    rob = Browser(server.base).login("rob")
+    anna = Browser(server.base).login("anna")
+    now = datetime.now(UTC)
+    with site.store() as store, store.transaction() as session:
+        ids = {name: uid for name, uid in session.execute(select(User.name, User.id))}
+        for name, idle in (("rita", timedelta(minutes=31)), ("anna", timedelta(minutes=29))):
+            session.execute(
+                update(UserSession).where(UserSession.user_id == ids[name]).values(last_seen=now - idle)
+            )
+    r = rita.get("/settings")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    assert rita.get("/settings").status_code == 303  # gone for good, not just this once
+    assert rob.get("/settings").status_code == 200
+    assert anna.get("/settings").status_code == 200
+    with site.store() as store, store.session() as session:
+        rows = {r.user_id: r for r in session.scalars(select(UserSession))}
+    assert ids["rita"] not in rows  # the idle session's row is deleted
+    assert now - as_utc(rows[ids["anna"]].last_seen) < timedelta(minutes=1)  # the request touched it
+    assert Browser(server.base).login("rita").get("/settings").status_code == 200  # a new login works
+
+
+def test_a_short_idle_limit_does_not_end_an_active_session(site: Site) -> None:
+    """last_seen is written at most once a minute, but a tenth of a shorter idle limit: with a 6 s limit,
+    a request every 2 s keeps the session (it would end if last_seen stayed a minute old)."""
+    with serve(site, VIGIL_SESSION_IDLE_MINUTES="0.1") as served:
+        rita = Browser(served.base).login("rita")
+        for _ in range(5):
+            time.sleep(2)
+            assert rita.get("/settings").status_code == 200
+        with site.store() as store, store.transaction() as session:
+            session.execute(update(UserSession).values(last_seen=datetime.now(UTC) - timedelta(seconds=7)))
+        assert rita.get("/settings").status_code == 303
