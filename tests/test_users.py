@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from argon2 import PasswordHasher
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -92,3 +94,38 @@ def test_unknown_and_disabled_users_cannot_log_in(sqlite_url: str) -> None:
         assert check_login(s, "gone", PASSWORD).reason == "account disabled"
         assert check_login(s, "nobody", PASSWORD).reason == "unknown user"
     assert run(sqlite_url, "user", "passwd", "gone", stdin="another long passphrase\n")[0] == 0
+
+
+def test_every_refused_login_costs_one_argon2_verification(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unknown, wrong password, locked, disabled: each runs argon2's verify exactly once, as a good login
+    does, so none answers faster than another (counted rather than timed: wall time would be flaky)."""
+    for name in ("ok", "wrong", "locked", "off"):
+        assert run(sqlite_url, "user", "add", name, "--role", "reviewer", stdin=PASSWORD + "\n")[0] == 0
+    assert run(sqlite_url, "user", "disable", "off")[0] == 0
+    verify = PasswordHasher.verify
+    calls: list[str] = []
+
+    def counted(self: PasswordHasher, hash: str, password: str) -> bool:
+        calls.append(password)
+        return verify(self, hash, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", counted)
+    now = datetime.now(UTC)
+    with Store(sqlite_url) as store, store.transaction() as s:
+        locked = s.scalar(select(User).where(User.name == "locked"))
+        assert locked is not None
+        locked.locked_until = now + timedelta(minutes=5)
+        s.flush()
+        for name, password, reason in (
+            ("nobody", PASSWORD, "unknown user"),
+            ("wrong", "wrong password!", "wrong password"),
+            ("locked", PASSWORD, "account locked"),
+            ("off", PASSWORD, "account disabled"),
+            ("ok", PASSWORD, None),
+        ):
+            calls.clear()
+            result = check_login(s, name, password, now)
+            assert result.reason == reason
+            assert calls == [password], (name, calls)

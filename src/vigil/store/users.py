@@ -3,12 +3,18 @@
 After `LOCK_AFTER` failed logins in a row an account is locked for `LOCK_BASE_S` seconds, doubling with
 each further failure up to `LOCK_MAX_S`; a good password during a lock is refused too (the lock is not a
 hint). A successful login resets the counter.
+
+Every failed login costs one argon2 verification whatever the reason (unknown name: against a dummy hash;
+locked or disabled account: against its own hash, the answer ignored), so the time a refusal takes does not
+tell an unknown name from a known, locked or disabled one.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -53,6 +59,12 @@ def password_matches(stored: str, password: str) -> bool:
         return False
 
 
+@cache
+def dummy_hash() -> str:
+    """A hash of a random password, to verify against when the name is unknown (made once per process)."""
+    return _hasher.hash(secrets.token_urlsafe(32))
+
+
 def add_user(session: Session, name: str, role: str, password: str) -> User:
     name = name.strip()
     if not name or len(name) > 200 or any(c.isspace() for c in name):
@@ -82,15 +94,17 @@ def check_login(session: Session, name: str, password: str, now: datetime | None
     """Check a login attempt and record its outcome on the account (the caller commits)."""
     now = now or datetime.now(UTC)
     user = session.scalar(select(User).where(User.name == name))
+    # One argon2 verification on every path: the same cost whether the name is unknown, locked or disabled.
     if user is None:
-        _hasher.hash(password)  # same cost as a real check: no timing hint that the name is unknown
+        password_matches(dummy_hash(), password)
         return LoginResult(None, "unknown user")
+    matches = password_matches(user.password_hash, password)
     if user.disabled_at is not None:
         return LoginResult(None, "account disabled")
     if user.locked_until is not None and as_utc(user.locked_until) > now:
         wait = int((as_utc(user.locked_until) - now).total_seconds()) + 1
         return LoginResult(None, "account locked", wait)
-    if not password_matches(user.password_hash, password):
+    if not matches:
         user.failed_logins += 1
         if user.failed_logins >= LOCK_AFTER:
             seconds = min(LOCK_MAX_S, LOCK_BASE_S * 2 ** (user.failed_logins - LOCK_AFTER))
