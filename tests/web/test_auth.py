@@ -281,3 +281,27 @@ def test_refused_logins_look_the_same_whatever_the_reason(site: Site, server: Se
     assert all(answer == answers["unknown"] for answer in answers.values()), answers
     reasons = [json.loads(f.details or "{}")["reason"] for f in audit_rows(site, "login.failed")]
     assert reasons == ["unknown user", "wrong password", "account locked", "account disabled"]
+
+
+def test_forwarded_for_is_not_believed_unless_a_proxy_is_named(site: Site) -> None:
+    """uvicorn's default believes X-Forwarded-For from 127.0.0.1: a local client could pick a new address for
+    every attempt, dodging the per-address throttle and forging the audit chain's client. Not any more."""
+    with serve(site, VIGIL_LOGIN_ATTEMPTS_PER_MINUTE="3") as served:
+        browser = Browser(served.base)
+        statuses = []
+        for i in range(5):
+            browser.client.headers["X-Forwarded-For"] = f"203.0.113.{i + 1}"
+            statuses.append(browser.try_login(f"name{i}", "a wrong password").status_code)
+        assert statuses == [401] * 3 + [429] * 2
+    clients = {json.loads(f.details or "{}")["client"] for f in audit_rows(site, "login.failed")}
+    assert clients == {"127.0.0.1"}
+    # Behind a named proxy (here: this host), its X-Forwarded-For is the client address.
+    with serve(site, "--forwarded-allow-ips", "127.0.0.1", VIGIL_LOGIN_ATTEMPTS_PER_MINUTE="3") as served:
+        browser = Browser(served.base)
+        statuses = []
+        for i in range(5):
+            browser.client.headers["X-Forwarded-For"] = f"198.51.100.{i + 1}"
+            statuses.append(browser.try_login(f"other{i}", "a wrong password").status_code)
+        assert statuses == [401] * 5
+    clients = {json.loads(f.details or "{}")["client"] for f in audit_rows(site, "login.failed")}
+    assert clients == {"127.0.0.1"} | {f"198.51.100.{i + 1}" for i in range(5)}
