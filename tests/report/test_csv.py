@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 from tests.report.scanfolder import item, match, summary, write_scan
@@ -91,3 +92,12 @@ def test_paths_with_commas_quotes_and_newlines_round_trip(tmp_path: Path) -> Non
 def test_no_matches_gives_header_only(tmp_path: Path) -> None:
     write_scan(tmp_path, [item("/e/a.jpg"), item("/e/b.jpg", "known_good", [match(category="G")])])
     assert read_rows(write_report_csv(tmp_path)) == []
+
+
+def test_bidi_and_zero_width_characters_are_shown_escaped(tmp_path: Path) -> None:
+    """A file called photo<RLO>gpj.exe would read as photoexe.jpg in a spreadsheet; items.jsonl keeps it."""
+    raw = "/e/photo\u202egpj.exe\u200b"
+    write_scan(tmp_path, [item(raw, "known", [match()])])
+    (row,) = read_rows(write_report_csv(tmp_path))
+    assert row["path"] == "/e/photo<U+202E>gpj.exe<U+200B>"
+    assert json.loads((tmp_path / "items.jsonl").read_text(encoding="utf-8"))["path"] == raw

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from vigil.core.fsio import atomic_write
+from vigil.core.text import shown
 from vigil.report.common import MATCH_FIELDS, best_match, is_reported, read_items
 
 COLUMNS = (
@@ -41,7 +42,7 @@ def safe_cell(value: Any) -> str | int | float:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return value
-    text = str(value)
+    text = shown(str(value))  # bidi and zero-width characters as <U+XXXX>: items.jsonl keeps them raw
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
