@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from argon2 import PasswordHasher
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -92,3 +94,77 @@ def test_unknown_and_disabled_users_cannot_log_in(sqlite_url: str) -> None:
         assert check_login(s, "gone", PASSWORD).reason == "account disabled"
         assert check_login(s, "nobody", PASSWORD).reason == "unknown user"
     assert run(sqlite_url, "user", "passwd", "gone", stdin="another long passphrase\n")[0] == 0
+
+
+def test_every_refused_login_costs_one_argon2_verification(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unknown, wrong password, locked, disabled: each runs argon2's verify exactly once, as a good login
+    does, so none answers faster than another (counted rather than timed: wall time would be flaky)."""
+    for name in ("ok", "wrong", "locked", "off"):
+        assert run(sqlite_url, "user", "add", name, "--role", "reviewer", stdin=PASSWORD + "\n")[0] == 0
+    assert run(sqlite_url, "user", "disable", "off")[0] == 0
+    verify = PasswordHasher.verify
+    calls: list[str] = []
+
+    def counted(self: PasswordHasher, hash: str, password: str) -> bool:
+        calls.append(password)
+        return verify(self, hash, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", counted)
+    now = datetime.now(UTC)
+    with Store(sqlite_url) as store, store.transaction() as s:
+        locked = s.scalar(select(User).where(User.name == "locked"))
+        assert locked is not None
+        locked.locked_until = now + timedelta(minutes=5)
+        s.flush()
+        for name, password, reason in (
+            ("nobody", PASSWORD, "unknown user"),
+            ("wrong", "wrong password!", "wrong password"),
+            ("locked", PASSWORD, "account locked"),
+            ("off", PASSWORD, "account disabled"),
+            ("ok", PASSWORD, None),
+        ):
+            calls.clear()
+            result = check_login(s, name, password, now)
+            assert result.reason == reason
+            assert calls == [password], (name, calls)
+
+
+def test_user_names_that_pass_for_another_are_refused(sqlite_url: str) -> None:
+    """Names are folded (NFKC, case-folded) when added and when logging in; invisible characters and mixed
+    scripts are refused; so is a name that folds to an existing one. Each refusal: one line, exit 1."""
+    assert run(sqlite_url, "user", "add", "admin1", "--role", "admin", stdin=PASSWORD + "\n")[0] == 0
+    code, out, err = run(
+        sqlite_url, "--json", "user", "add", "Rev1", "--role", "reviewer", stdin=PASSWORD + "\n"
+    )
+    assert code == 0, err
+    assert json.loads(out)["name"] == "rev1"  # stored folded
+    for name, why in (
+        ("admin1\u200b", "invisible characters (U+200B)"),  # zero-width space
+        ("ad\u202emin1", "invisible characters (U+202E)"),  # right-to-left override
+        ("adm\u0456n", "several scripts (CYRILLIC, LATIN)"),  # Cyrillic і in a Latin name
+        ("rev1", "exists already"),
+        ("REV1", "exists already"),
+        ("\uff52\uff45\uff56\uff11", "exists already"),  # fullwidth ｒｅｖ１
+        ("Admin1", "exists already"),
+    ):
+        code, _, err = run(sqlite_url, "user", "add", name, "--role", "reviewer", stdin=PASSWORD + "\n")
+        assert code == 1 and why in err and len(err.strip().splitlines()) == 1, (name, code, err)
+    code, out, _ = run(sqlite_url, "--json", "user", "list")
+    assert sorted(u["name"] for u in json.loads(out)) == ["admin1", "rev1"]
+    assert (
+        run(
+            sqlite_url, "user", "add", "\u65e5\u672c\u304b\u306a", "--role", "analyst", stdin=PASSWORD + "\n"
+        )[0]
+        == 0
+    )
+    with Store(sqlite_url) as store, store.transaction() as s:
+        for typed, user in (("REV1", "rev1"), ("\uff52\uff45\uff56\uff11", "rev1"), ("Admin1", "admin1")):
+            result = check_login(s, typed, PASSWORD)
+            assert result.user is not None and result.user.name == user
+        assert check_login(s, "admin1\u200b", PASSWORD).reason == "unknown user"
+        assert check_login(s, "adm\u0456n1", PASSWORD).reason == "unknown user"
+    assert run(sqlite_url, "user", "disable", "ADMIN1")[0] == 0
+    with Store(sqlite_url) as store, store.transaction() as s:
+        assert check_login(s, "admin1", PASSWORD).reason == "account disabled"

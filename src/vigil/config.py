@@ -76,6 +76,9 @@ class Settings(BaseSettings):
         default=31, ge=0, le=128, description="PDQ distance within which unknown items are grouped for review"
     )
     session_hours: float = Field(default=12.0, gt=0, description="a review-app login lasts this long")
+    session_idle_minutes: float = Field(
+        default=30.0, gt=0, description="a review-app login unused this long ends (the idle timeout)"
+    )
     cookie_secure: bool = Field(
         default=True,
         description="session cookies only over HTTPS (set false for plain-HTTP tests on 127.0.0.1)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 from tests.report.scanfolder import item, match, summary, write_scan
@@ -100,3 +101,12 @@ def test_quoting_is_undone_exactly() -> None:
         cell = safe_cell(text)
         assert isinstance(cell, str) and unquote_text(cell) == text
         assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
+def test_bidi_and_zero_width_characters_are_shown_escaped(tmp_path: Path) -> None:
+    """A file called photo<RLO>gpj.exe would read as photoexe.jpg in a spreadsheet; items.jsonl keeps it."""
+    raw = "/e/photo\u202egpj.exe\u200b"
+    write_scan(tmp_path, [item(raw, "known", [match()])])
+    (row,) = read_rows(write_report_csv(tmp_path))
+    assert row["path"] == "/e/photo<U+202E>gpj.exe<U+200B>"
+    assert json.loads((tmp_path / "items.jsonl").read_text(encoding="utf-8"))["path"] == raw

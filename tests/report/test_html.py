@@ -198,3 +198,23 @@ def test_many_items_keep_only_matches(tmp_path: Path) -> None:
     html = render(tmp_path)
     assert 'data-verdict="unknown">19,999<' in html
     assert html.count('class="card"') == 1 and "/e/hit.jpg" in html
+
+
+def test_bidi_and_zero_width_characters_are_shown_escaped(tmp_path: Path) -> None:
+    """photo<RLO>gpj.exe would read as photoexe.jpg: every path (matches, errors, skipped, evidence) and
+    error shows such characters as <U+XXXX>."""
+    rlo = "/e/photo\u202egpj.exe"
+    items = [
+        item(rlo, "known", [match()]),
+        item(rlo + ".bad", "error", status="error", error=f"cannot read {rlo}.bad"),
+    ]
+    skipped = [{"path": "/e/zero\u200bwidth", "reason": "symbolic link"}]
+    evidence = [{"path": "/e/\u2066case\u2069", "type": "folder", "files": 1, "bytes": 1, "sha256": None}]
+    write_scan(tmp_path, items, summary(skipped=skipped, evidence=evidence))
+    html = render(tmp_path)
+    assert not any(c in html for c in "\u202e\u200b\u2066\u2069")
+    shown = "/e/photo&lt;U+202E&gt;gpj.exe"
+    assert f'<div class="path">{shown}</div>' in html
+    assert f'<td class="path">{shown}.bad</td><td>cannot read {shown}.bad</td>' in html
+    assert '<td class="path">/e/zero&lt;U+200B&gt;width</td>' in html
+    assert '<td class="path">/e/&lt;U+2066&gt;case&lt;U+2069&gt;</td>' in html

@@ -168,8 +168,9 @@ class Served:
 
 
 @contextmanager
-def serve(site: Site, **extra_env: str) -> Iterator[Served]:
-    """`vigil serve` on a free port for this site; SIGTERM at the end (it must stop cleanly)."""
+def serve(site: Site, *args: str, **extra_env: str) -> Iterator[Served]:
+    """`vigil serve` on a free port for this site (`args`: more options); SIGTERM at the end (it must stop
+    cleanly)."""
     port = free_port()
     env = dict(os.environ)
     env.update(
@@ -185,7 +186,7 @@ def serve(site: Site, **extra_env: str) -> Iterator[Served]:
     log = site.root / f"serve-{port}.log"
     with open(log, "wb") as fh:
         proc = subprocess.Popen(
-            [VIGIL, "-q", "serve", "--port", str(port)], env=env, stdout=fh, stderr=subprocess.STDOUT
+            [VIGIL, "-q", "serve", "--port", str(port), *args], env=env, stdout=fh, stderr=subprocess.STDOUT
         )
     served = Served(f"http://127.0.0.1:{port}", proc, log)
     deadline = time.monotonic() + 60

@@ -34,8 +34,9 @@ def read_password(name: str) -> str:
 def user_add(obj: Context, name: str, role: str) -> None:
     """Create an account; the password is prompted for, or read from stdin."""
     from vigil.store import audit
-    from vigil.store.users import add_user
+    from vigil.store.users import add_user, user_name
 
+    name = user_name(name)  # folded, checked: refused before a password is asked for
     password = read_password(name)
     with obj.store() as store, store.transaction() as session:
         audit.append(session, audit.Event(audit.cli_actor(), "user.add", f"user:{name}", {"role": role}))
@@ -99,18 +100,18 @@ def user_passwd(obj: Context, name: str) -> None:
 
 
 def change_user(obj: Context, name: str, action: str, password: str | None = None) -> None:
-    from sqlalchemy import delete, select
+    from sqlalchemy import delete
 
     from vigil.core.clock import utcnow
     from vigil.store import audit
-    from vigil.store.models import User, UserSession
-    from vigil.store.users import hash_password
+    from vigil.store.models import UserSession
+    from vigil.store.users import find_user, hash_password
 
     with obj.store() as store, store.transaction() as session:
-        audit.append(session, audit.Event(audit.cli_actor(), action, f"user:{name}"))
-        user = session.scalar(select(User).where(User.name == name))
+        user = find_user(session, name)
         if user is None:
             raise VigilError(f"no user named {name!r}")
+        audit.append(session, audit.Event(audit.cli_actor(), action, f"user:{user.name}"))
         if action == "user.unlock":
             user.failed_logins, user.locked_until = 0, None
         elif action == "user.disable":

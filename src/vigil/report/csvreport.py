@@ -12,6 +12,7 @@ from typing import Any
 
 from vigil.core.csvcell import safe_cell
 from vigil.core.fsio import atomic_write
+from vigil.core.text import shown
 from vigil.report.common import MATCH_FIELDS, best_match, is_reported, read_items
 
 COLUMNS = (
@@ -30,12 +31,18 @@ COLUMNS = (
 )
 
 
+def report_cell(value: Any) -> str | int | float:
+    """A report.csv cell: `safe_cell`, with bidi and zero-width characters in text shown as <U+XXXX>
+    (items.jsonl keeps them raw)."""
+    return safe_cell(shown(value) if isinstance(value, str) else value)
+
+
 def report_row(item: dict[str, Any]) -> list[str | int | float]:
     match = best_match(item)
     values = {**{c: item.get(c) for c in COLUMNS}, **{f: match.get(f) for f in MATCH_FIELDS}}
     values["deleted"] = bool(item.get("deleted"))
     values["match_count"] = len(item.get("matches") or [])
-    return [safe_cell(values[c]) for c in COLUMNS]
+    return [report_cell(values[c]) for c in COLUMNS]
 
 
 def write_report_csv(out_dir: Path) -> Path:

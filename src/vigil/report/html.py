@@ -18,6 +18,7 @@ from typing import Any
 import jinja2
 
 from vigil.core.fsio import atomic_write
+from vigil.core.text import shown_value
 from vigil.report.collect import collect, group_matches
 from vigil.report.common import read_items, read_summary
 from vigil.report.view import summary_view
@@ -83,6 +84,9 @@ def _env() -> jinja2.Environment:
     )
     env.filters["num"] = format_number
     env.filters["size"] = format_bytes
+    env.filters["shown"] = (
+        shown_value  # paths: bidi and zero-width characters as <U+XXXX> (items.jsonl keeps them)
+    )
     return env
 
 

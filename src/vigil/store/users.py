@@ -3,12 +3,23 @@
 After `LOCK_AFTER` failed logins in a row an account is locked for `LOCK_BASE_S` seconds, doubling with
 each further failure up to `LOCK_MAX_S`; a good password during a lock is refused too (the lock is not a
 hint). A successful login resets the counter.
+
+A user name is stored in its folded form (NFKC, case-folded: `vigil.core.text.fold`), and a login's name is
+folded the same way, so ``Rev1`` is ``rev1``. Names with invisible characters (zero-width, bidi, controls,
+spaces) or letters of more than one script (a Cyrillic ``і`` in a Latin name) are refused, and so is a name
+that folds to one that exists.
+
+Every failed login costs one argon2 verification whatever the reason (unknown name: against a dummy hash;
+locked or disabled account: against its own hash, the answer ignored), so the time a refusal takes does not
+tell an unknown name from a known, locked or disabled one.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -18,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from vigil.core.clock import as_utc
 from vigil.core.errors import VigilError
+from vigil.core.text import fold, hidden_characters, scripts
 from vigil.store.models import User
 
 ROLES = ("admin", "reviewer", "analyst")
@@ -53,14 +65,39 @@ def password_matches(stored: str, password: str) -> bool:
         return False
 
 
-def add_user(session: Session, name: str, role: str, password: str) -> User:
-    name = name.strip()
-    if not name or len(name) > 200 or any(c.isspace() for c in name):
+@cache
+def dummy_hash() -> str:
+    """A hash of a random password, to verify against when the name is unknown (made once per process)."""
+    return _hasher.hash(secrets.token_urlsafe(32))
+
+
+def user_name(name: str) -> str:
+    """`name` as it is stored (folded), or a UserError saying what is wrong with it."""
+    folded = fold(name.strip())
+    if not folded or len(folded) > 200 or any(c.isspace() for c in folded):
         raise UserError(f"bad user name {name!r}: 1-200 characters, no spaces")
+    hidden = hidden_characters(folded)
+    if hidden:
+        raise UserError(f"bad user name {name!r}: invisible characters ({', '.join(hidden)})")
+    mixed = scripts(folded)
+    if len(mixed) > 1:
+        raise UserError(f"bad user name {name!r}: letters of several scripts ({', '.join(sorted(mixed))})")
+    return folded
+
+
+def find_user(session: Session, name: str) -> User | None:
+    """The account `name` folds to (an account stored before names were folded: by its exact name)."""
+    users = session.scalars(select(User).where(User.name.in_({fold(name), name}))).all()
+    return next((u for u in users if u.name == fold(name)), users[0] if users else None)
+
+
+def add_user(session: Session, name: str, role: str, password: str) -> User:
+    name = user_name(name)
     if role not in ROLES:
         raise UserError(f"unknown role {role!r} (known: {', '.join(ROLES)})")
-    if session.scalar(select(User.id).where(User.name == name)) is not None:
-        raise UserError(f"user {name!r} exists already")
+    clash = next((n for n in session.scalars(select(User.name)) if fold(n) == name), None)
+    if clash is not None:
+        raise UserError(f"user {clash!r} exists already" + ("" if clash == name else f" (as {name!r})"))
     user = User(name=name, role=role, password_hash=hash_password(password), settings=dict(DEFAULT_SETTINGS))
     session.add(user)
     session.flush()
@@ -81,16 +118,18 @@ class LoginResult:
 def check_login(session: Session, name: str, password: str, now: datetime | None = None) -> LoginResult:
     """Check a login attempt and record its outcome on the account (the caller commits)."""
     now = now or datetime.now(UTC)
-    user = session.scalar(select(User).where(User.name == name))
+    user = find_user(session, name)
+    # One argon2 verification on every path: the same cost whether the name is unknown, locked or disabled.
     if user is None:
-        _hasher.hash(password)  # same cost as a real check: no timing hint that the name is unknown
+        password_matches(dummy_hash(), password)
         return LoginResult(None, "unknown user")
+    matches = password_matches(user.password_hash, password)
     if user.disabled_at is not None:
         return LoginResult(None, "account disabled")
     if user.locked_until is not None and as_utc(user.locked_until) > now:
         wait = int((as_utc(user.locked_until) - now).total_seconds()) + 1
         return LoginResult(None, "account locked", wait)
-    if not password_matches(user.password_hash, password):
+    if not matches:
         user.failed_logins += 1
         if user.failed_logins >= LOCK_AFTER:
             seconds = min(LOCK_MAX_S, LOCK_BASE_S * 2 ** (user.failed_logins - LOCK_AFTER))

@@ -6,6 +6,12 @@ depends on `Guard`: it finds the session, checks the role, and on every POST che
 field ``csrf_token`` or header ``X-CSRF-Token``, which htmx sends from the page's ``hx-headers``). The
 login form, which has no session yet, uses a double-submit token: a cookie set with the form, compared
 with the form's hidden field.
+
+A session ends after VIGIL_SESSION_HOURS whatever happens, and after VIGIL_SESSION_IDLE_MINUTES without a
+request. The store's ``last_seen`` is written at most once per `touch_every` (a write per request would
+serialise every page view), so it may lag the last request by up to that much: the idle check compares it
+with the limit itself, never more, so an idle session never outlives the limit; and `touch_every` is a small
+fraction of the limit, so an active user is never taken for an idle one.
 """
 
 from __future__ import annotations
@@ -34,7 +40,9 @@ LOGIN_COOKIE = "vigil_login"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = ("GET", "HEAD")
-TOUCH_EVERY = timedelta(minutes=1)  # last_seen is written at most this often
+TOUCH_EVERY = timedelta(
+    minutes=1
+)  # last_seen is written at most this often (less if the idle limit is short)
 
 ADMIN = ("admin",)
 REVIEWERS = ("admin", "reviewer")
@@ -48,6 +56,12 @@ def token_hash(token: str) -> str:
 
 def new_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+def touch_every(idle: timedelta) -> timedelta:
+    """How often a session's last_seen is written: every TOUCH_EVERY, or a tenth of a shorter idle limit
+    (a user idle for 90 % of the limit may come back without having been logged out)."""
+    return min(TOUCH_EVERY, idle / 10)
 
 
 def same(a: str | None, b: str | None) -> bool:
@@ -64,6 +78,7 @@ def lock_audit_chain(session: Session) -> None:
 class Sessions:
     def __init__(self, web: Web) -> None:
         self.web = web
+        self.idle = timedelta(minutes=web.settings.session_idle_minutes)
 
     def start(self, db: Session, user: User) -> tuple[str, str]:
         """A new session for `user` inside the caller's transaction: (cookie token, CSRF token)."""
@@ -97,9 +112,13 @@ class Sessions:
             sess, user = row
             if as_utc(sess.expires_at) <= now or user.disabled_at is not None:
                 return None
+            idle_for = now - as_utc(sess.last_seen)
             viewer = Viewer(user.id, user.name, user.role, sess.csrf_token, sess.id, settings_of(user))
-            stale = now - as_utc(sess.last_seen) > TOUCH_EVERY
-        if stale:
+        if idle_for > self.idle:  # unused too long: the session is gone for good, a login starts a new one
+            with self.web.store.transaction() as db:
+                self.end(db, viewer.session_id)
+            return None
+        if idle_for >= touch_every(self.idle):
             with self.web.store.transaction() as db:
                 db.execute(
                     update(UserSession).where(UserSession.id == viewer.session_id).values(last_seen=now)

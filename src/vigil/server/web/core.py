@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from vigil import __version__
+from vigil.core.text import shown_value
 from vigil.server.limits import SharedLimiter
 from vigil.server.web.evidence import parse_roots
 from vigil.server.web.thumbs import ThumbCache
@@ -88,6 +89,7 @@ class Web:
         self.login_limiter = SharedLimiter(self.data / "ratelimit" / "login")
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals["version"] = __version__
+        self.templates.env.filters["shown"] = shown_value  # paths: bidi and zero-width characters as <U+XXXX>
 
     @property
     def evidence_roots(self) -> list[Path]:

@@ -1,9 +1,10 @@
 """GET/POST /login and POST /logout.
 
-A failed login shows one message whatever the reason (unknown name, wrong password, locked, disabled);
-the reason goes to the audit chain. While an account is locked (vigil.store.users.check_login counts failures
-and backs off) the answer is 429 with Retry-After; so it is when one client address has tried more than
-VIGIL_LOGIN_ATTEMPTS_PER_MINUTE times in the last minute, whichever names it tried.
+A failed login gets the same answer whatever the reason (unknown name, wrong password, locked or disabled
+account: 401, one message, one argon2 verification's time, see vigil.store.users.check_login); the reason,
+and how long a lock lasts, go to the audit chain only. When one client address has tried more than
+VIGIL_LOGIN_ATTEMPTS_PER_MINUTE times in the last minute, whichever names it tried, the answer is 429 with
+Retry-After: that tells the client about its own address, nothing about an account.
 """
 
 import math
@@ -14,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from vigil.store import audit
-from vigil.store.users import check_login
+from vigil.store.users import check_login, dummy_hash
 
 from .auth import EVERYONE, LOGIN_COOKIE, SESSION_COOKIE, Guard, Sessions, lock_audit_chain, new_token, same
 from .core import Refused, Viewer, Web
@@ -55,24 +56,23 @@ def login_form(web: Web, request: Request, status: int, message: str | None, nex
     return response
 
 
-def attempt(
-    web: Web, sessions: Sessions, name: str, password: str, client: str | None
-) -> tuple[str | None, int]:
-    """(session token, 0) on success; (None, seconds locked or 0) on failure. Audited either way."""
+def attempt(web: Web, sessions: Sessions, name: str, password: str, client: str | None) -> str | None:
+    """The new session's token, or None. Audited either way."""
     with web.store.transaction() as db:
         lock_audit_chain(db)  # the outcome is audited after the check: hold the chain from the start
         result = check_login(db, name, password)
         if result.user is None:
             details = {"reason": result.reason, "client": client, "retry_after": result.retry_after}
             audit.append(db, audit.Event("web:login", "login.failed", f"user:{name}", details))
-            return None, result.retry_after
+            return None
         audit.append(db, audit.Event(f"user:{result.user.name}", "login", None, {"client": client}))
         token, _csrf = sessions.start(db, result.user)
-        return token, 0
+        return token
 
 
 def routes(web: Web, sessions: Sessions, guard: Guard) -> APIRouter:
     router = APIRouter(include_in_schema=False)
+    dummy_hash()  # made now: the first unknown name must not take a hash's time longer than the others
 
     @router.get("/login")
     def login_page(request: Request, next: str | None = None) -> Response:
@@ -97,12 +97,9 @@ def routes(web: Web, sessions: Sessions, guard: Guard) -> APIRouter:
             response = login_form(web, request, 429, FAILED, safe_next(next))
             response.headers["Retry-After"] = str(max(1, math.ceil(throttled)))
             return response
-        token, wait = await run_in_threadpool(attempt, web, sessions, name, password, client)
-        if token is None:
-            response = login_form(web, request, 429 if wait else 401, FAILED, safe_next(next))
-            if wait:
-                response.headers["Retry-After"] = str(wait)
-            return response
+        token = await run_in_threadpool(attempt, web, sessions, name, password, client)
+        if token is None:  # the same answer for every reason: no hint whether the name exists
+            return login_form(web, request, 401, FAILED, safe_next(next))
         response = RedirectResponse(safe_next(next), status_code=303)
         sessions.set_cookie(response, token)
         response.delete_cookie(LOGIN_COOKIE, path="/login")
