@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import contextlib
 import io
+import lzma
 import os
+import tarfile
+import zipfile
+import zlib
 from typing import Any, BinaryIO
 
-from vigil.sources.base import LimitExceeded, Limits
+from vigil.sources.base import ContainerError, LimitExceeded, Limits
 
 SLACK = 1 << 20  # tiny archives may legitimately expand far beyond the ratio (a 1 KB file of zeros)
+# What the standard library's readers raise on corrupt or truncated data (besides OSError).
+CORRUPT = (EOFError, ValueError, zlib.error, lzma.LZMAError, zipfile.BadZipFile, tarfile.TarError)
 
 
 def unsafe_name(name: str) -> str | None:
@@ -66,7 +72,10 @@ class Metered(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer)
-        data = self.inner.read(len(view))
+        try:
+            data = self.inner.read(len(view))
+        except CORRUPT as exc:
+            raise ContainerError(f"corrupt member data: {exc}") from None
         n = len(data)
         view[:n] = data
         self.read_so_far += n

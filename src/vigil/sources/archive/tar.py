@@ -89,7 +89,7 @@ class TarArchive(Container):
             with opener(self.stream) as inner:
                 block = inner.read(512)
             return len(block) == 512 and block[257:262] == b"ustar"
-        except (OSError, EOFError, lzma.LZMAError):
+        except (OSError, EOFError, lzma.LZMAError, zlib_error):
             return False
         finally:
             self.stream.seek(0)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import stat
 import zipfile
 from collections.abc import Iterator
+from typing import BinaryIO
 
-from vigil.sources.archive.common import Budget, metered, ratio_problem, stream_size, unsafe_name
+from vigil.sources.archive.common import CORRUPT, Budget, metered, ratio_problem, stream_size, unsafe_name
 from vigil.sources.base import Container, ContainerError, Entry, Member, Problem
 
 
@@ -22,7 +23,7 @@ class ZipArchive(Container):
     def entries(self) -> Iterator[Entry]:
         try:
             zf = zipfile.ZipFile(self.stream)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        except (*CORRUPT, zipfile.LargeZipFile, OSError, NotImplementedError) as exc:
             raise ContainerError(f"cannot read zip archive: {exc}") from exc
         budget = Budget(self.limits, stream_size(self.stream))
         with zf:
@@ -46,6 +47,14 @@ class ZipArchive(Container):
                 yield Member(
                     info.filename,
                     info.file_size,
-                    lambda info=info: metered(zf.open(info), budget, info.file_size),  # type: ignore[misc,arg-type]
+                    lambda info=info: metered(_open(zf, info), budget, info.file_size),  # type: ignore[misc,arg-type]
                     warning=unsafe_name(info.filename),
                 )
+
+
+def _open(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> BinaryIO:
+    """A member's stream; ContainerError when its local header is corrupt or points outside the file."""
+    try:
+        return zf.open(info)  # type: ignore[return-value]
+    except (*CORRUPT, NotImplementedError) as exc:
+        raise ContainerError(f"cannot read zip member {info.filename!r}: {exc}") from None
