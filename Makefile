@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.vigil-installed
 
-.PHONY: all setup deps demo test lint bench clean
+.PHONY: all setup deps demo test fuzz lint bench clean
 
 all: test
 
@@ -27,6 +27,9 @@ test: setup
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src/vigil bench
 	$(BIN)/python -m pytest -n 2 --dist loadgroup; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
+
+fuzz: setup
+	VIGIL_FUZZ=1 $(BIN)/python -m pytest tests/fuzz -q
 
 lint: setup
 	$(BIN)/ruff check src tests bench
