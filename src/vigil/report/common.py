@@ -21,8 +21,8 @@ def read_items(out_dir: Path) -> Iterator[dict[str, Any]]:
                 continue
             try:
                 record = json.loads(line)
-            except ValueError as exc:
-                raise ValueError(f"items.jsonl line {number}: not JSON ({exc})") from exc
+            except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep
+                raise ValueError(f"items.jsonl line {number}: not JSON ({exc})") from None
             if not isinstance(record, dict):
                 raise ValueError(f"items.jsonl line {number}: not a JSON object")
             yield record

@@ -37,6 +37,7 @@ from vigil.core.categories import to_vics
 from vigil.core.csvcell import safe_cell
 from vigil.core.errors import VigilError
 from vigil.core.fsio import write_text_atomic
+from vigil.report.common import read_items
 from vigil.sources import locator
 
 HASHES = ("md5", "sha1", "sha256", "pdq")
@@ -75,19 +76,11 @@ def build(
     if "@" not in reporter_email:
         raise VigilError(f"reporter e-mail {reporter_email!r} is not an e-mail address")
     summary = json.loads(summary_path.read_text())
-    files = []
-    with open(items_path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except (ValueError, RecursionError) as exc:
-                raise VigilError(f"{items_path}:{number}: not a JSON object ({exc})") from None
-            if not isinstance(item, dict):
-                raise VigilError(f"{items_path}:{number}: not a JSON object")
-            if item.get("verdict") in ("known", "similar"):
-                files.append(_file(item))
+    try:
+        matched = [item for item in read_items(scan_dir) if item.get("verdict") in ("known", "similar")]
+    except ValueError as exc:  # a line that is not a JSON object
+        raise VigilError(f"{scan_dir}: {exc}") from None
+    files = [_file(item) for item in matched]
     urls = sorted({f["location"] for f in files if f["location"].startswith(("http://", "https://"))})
     return {
         "incidentSummary": {
