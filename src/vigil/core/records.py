@@ -110,7 +110,6 @@ class ItemRecord:
         between ``size`` and ``media_type``; keys this version does not know are kept in `extra`."""
         hashes: dict[str, str | None] = {}
         quality: dict[str, int | None] = {}
-        extra: dict[str, Any] = {}
         keys = list(data)
         first = keys.index("size") + 1 if "size" in data else 1
         last = keys.index("media_type") if "media_type" in data else first

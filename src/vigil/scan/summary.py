@@ -31,8 +31,8 @@ class Tally:
     verdicts: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(VERDICTS, 0)))
     categories: Counter[str] = field(default_factory=Counter)
     series: Counter[str] = field(default_factory=Counter)
-    manifests: dict[str, list[bytes]] = field(default_factory=dict)
-    per_root: dict[str, list[int]] = field(default_factory=dict)
+    manifests: dict[str, list[bytes]] = field(init=False)
+    per_root: dict[str, list[int]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.manifests = {root: [] for root in self.evidence}
